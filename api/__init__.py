@@ -1,0 +1,1 @@
+"""Herald's ASGI application: settings, app factory, auth, routes and the CLI."""

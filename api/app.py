@@ -1,0 +1,55 @@
+"""The ASGI application: its routes, and the lifespan that owns the database and event watcher."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.graphql_app import HeraldGraphQL
+from api.health import healthz, readyz
+from api.settings import Settings
+from db.client import open_database
+from db.tokens import bootstrap_admin_token
+from db.watcher import EventHub
+from db.workflows import WorkflowCache, ensure_default_workflow
+
+log = logging.getLogger("herald")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    graphql = HeraldGraphQL(
+        public_url=settings.public_url, graphiql=settings.graphiql, ws_init_timeout_s=settings.ws_init_timeout
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict]:
+        async with open_database(
+            mongodb_uri=settings.mongodb_uri, db_name=settings.db_name, data_dir=settings.data_dir,
+            timeout_ms=settings.db_timeout_ms,
+        ) as db:
+            await ensure_default_workflow(db)
+            if path := await bootstrap_admin_token(db, data_dir=settings.data_dir):
+                log.warning("first start: an admin token was written to %s (readable by this user only)", path)
+            hub = EventHub(db.request_events)
+            await hub.start()
+            try:
+                # Starlette hands this state to every request and WebSocket (request.state).
+                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db)}
+            finally:
+                await hub.stop()
+
+    async def home(request):
+        return RedirectResponse("/graphql")
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

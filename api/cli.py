@@ -1,0 +1,71 @@
+"""The `herald` command: serve, and manage tokens."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from api.settings import Settings
+from db.client import open_database
+from db.tokens import ROLES, create_token
+
+STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    if "public_url" not in settings.model_fields_set:
+        shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        settings = settings.model_copy(update={"public_url": f"http://{shown_host}:{args.port}"})
+    if settings.mongodb_uri is None:
+        logging.getLogger("herald").info("MONGODB_URI is not set: using the embedded database in %s",
+                                         settings.data_dir / "db")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                ws_max_size=1 << 20, lifespan="on")
+    return 0
+
+
+async def _create_token(role: str, name: str) -> str:
+    settings = Settings()
+    async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
+                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms) as db:
+        return await create_token(db, role=role, name=name)
+
+
+def token_create(args: argparse.Namespace) -> int:
+    token = asyncio.run(_create_token(args.role, args.name))
+    print(f"created a {args.role} token for {args.name!r}; it is shown only once:", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="herald", description="Tells clients where their request stands.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="serve the API (embedded database unless MONGODB_URI is set)")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve_cmd.set_defaults(handler=serve)
+
+    token_cmd = commands.add_parser("token", help="manage access tokens").add_subparsers(dest="action", required=True)
+    create_cmd = token_cmd.add_parser("create", help="create a token; prints it alone on the last line")
+    create_cmd.add_argument("--role", required=True, choices=STAFF_ROLES_FOR_CLI)
+    create_cmd.add_argument("--name", required=True, help="whose token it is, as history shows it")
+    create_cmd.set_defaults(handler=token_create)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""GraphQL over HTTP and WebSocket (graphql-transport-ws), with the caller resolved from its token."""
+
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from api.auth import InvalidToken, header, resolve_viewer
+from schema import schema
+from schema.access import ANONYMOUS
+from schema.context import Context
+
+
+class HeraldGraphQL(GraphQL):
+    def __init__(self, *, public_url: str, graphiql: bool, ws_init_timeout_s: float):
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=ws_init_timeout_s),
+        )
+        self.public_url = public_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            try:
+                scope["herald.viewer"] = await resolve_viewer(
+                    request.state.db,
+                    authorization=request.headers.get("authorization"),
+                    accept_language=request.headers.get("accept-language"),
+                )
+            except InvalidToken as error:
+                response = JSONResponse(
+                    {"errors": [{"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}]},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response) -> Context:
+        state = request.state
+        return Context(
+            db=state.db,
+            hub=state.hub,
+            workflows=state.workflows,
+            # A WebSocket's viewer is set when its connection_init arrives (on_ws_connect).
+            viewer=request.scope.get("herald.viewer", ANONYMOUS),
+            public_url=self.public_url,
+            request=request,
+            response=response,
+        )
+
+    async def on_ws_connect(self, context: Context):
+        params = context.connection_params or {}
+        try:
+            context.viewer = await resolve_viewer(
+                context.db,
+                authorization=header(params, "authorization"),
+                accept_language=header(params, "accept-language")
+                or context.request.headers.get("accept-language"),
+            )
+        except InvalidToken:
+            raise ConnectionRejectionError({"message": "invalid token"}) from None
+        return {"role": context.viewer.role}

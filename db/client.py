@@ -1,0 +1,59 @@
+"""The one MongoDB client of a process, its database and its indexes."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from db.embedded import embedded_database
+
+
+@asynccontextmanager
+async def open_database(
+    *, mongodb_uri: str | None, db_name: str, data_dir: Path, timeout_ms: int = 5000
+) -> AsyncIterator[AsyncDatabase]:
+    """Connects to MONGODB_URI, or to the embedded database when it is unset, and ensures indexes."""
+    with ExitStack() as stack:
+        uri = mongodb_uri or stack.enter_context(embedded_database(data_dir))
+        client: AsyncMongoClient = AsyncMongoClient(
+            uri,
+            tz_aware=True,
+            appname="herald",
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+        )
+        try:
+            db = client[db_name]
+            await ensure_indexes(db)
+            yield db
+        finally:
+            await client.close()
+
+
+INDEXES: dict[str, list[IndexModel]] = {
+    "requests": [
+        IndexModel([("number", ASCENDING)], unique=True),
+        IndexModel([("client.id", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("created_by", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("status", ASCENDING), ("_id", DESCENDING)]),
+    ],
+    "request_events": [IndexModel([("request_id", ASCENDING), ("version", ASCENDING)], unique=True)],
+    "clients": [IndexModel([("key", ASCENDING)], unique=True)],
+    "tokens": [IndexModel([("role", ASCENDING)])],
+    # Idempotency keys are kept a day, as payment APIs do.
+    "idempotency_keys": [IndexModel([("created_at", ASCENDING)], expireAfterSeconds=24 * 3600)],
+}
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await asyncio.gather(*(db[name].create_indexes(models) for name, models in INDEXES.items()))
+
+
+def now() -> datetime:
+    """The current UTC time at MongoDB's precision (milliseconds), so stored and returned values agree."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -1,0 +1,287 @@
+"""Requests: creating them and moving them through their workflow.
+
+Every change to a request is one transaction: the request is updated with a version
+check and its event is inserted, or neither happens. The event carries a snapshot of the
+request after the change, so subscribers get the committed state from the event alone.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from db.client import now
+from db.errors import FeedbackRefused, FieldProblem, RequestNotFound, TransitionNotAllowed, ValidationFailed, VersionMismatch
+from db.workflows import Workflow, find_workflow
+
+NUMBER_PREFIX = "REQ-"
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    name: str
+    email: str | None
+    phone: str | None
+    locale: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    title: str
+    description: str | None
+    service: str | None
+    workflow: str
+    client: ClientInfo
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as history shows it."""
+
+    role: str
+    name: str
+    token_id: str | None = None
+
+    def to_doc(self) -> dict:
+        return {"role": self.role, "name": self.name}
+
+
+def format_number(seq: int) -> str:
+    return f"{NUMBER_PREFIX}{seq:06d}"
+
+
+def parse_request_id(value: str) -> dict | None:
+    """A filter for an id as clients give it: the ObjectId, or the number (REQ-000042)."""
+    value = value.strip()
+    if match := re.fullmatch(r"(?i)(?:REQ-)?0*(\d{1,12})", value):
+        return {"number": format_number(int(match.group(1)))}
+    try:
+        return {"_id": ObjectId(value)}
+    except (InvalidId, TypeError):
+        return None
+
+
+async def find_request(db: AsyncDatabase, *, request_id: str, visible: dict) -> dict | None:
+    """The request with this id (or number) among those matching the caller's visibility filter."""
+    by_id = parse_request_id(request_id)
+    if by_id is None:
+        return None
+    return await db.requests.find_one({**by_id, **visible})
+
+
+async def _next_number(db: AsyncDatabase) -> str:
+    # Outside the creating transaction on purpose: all creates would otherwise conflict on
+    # this one document. A failed create leaves a gap in the numbers, never a duplicate.
+    counter = await db.counters.find_one_and_update(
+        {"_id": "requests"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+    return format_number(counter["seq"])
+
+
+async def _client_id(db: AsyncDatabase, client: ClientInfo) -> ObjectId:
+    """The id that ties together the requests of one person (by email, else by phone)."""
+    key = f"email:{client.email.lower()}" if client.email else f"phone:{client.phone}"
+    doc = await db.clients.find_one_and_update(
+        {"key": key},
+        {"$setOnInsert": {"key": key, "created_at": now()}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    return doc["_id"]
+
+
+async def _existing_for_key(db: AsyncDatabase, key_id: dict, fingerprint: str) -> dict | None:
+    record = await db.idempotency_keys.find_one({"_id": key_id})
+    if record is None:
+        return None
+    if record["fingerprint"] != fingerprint:
+        raise ValidationFailed(
+            [FieldProblem("idempotencyKey", "this key was already used for a different request")]
+        )
+    return await db.requests.find_one({"_id": record["request_id"]})
+
+
+async def create_request(
+    db: AsyncDatabase, *, new: NewRequest, actor: Actor, idempotency_key: str | None = None
+) -> tuple[dict, bool]:
+    """Creates a request, or returns the one this caller already created with this key.
+
+    Returns the request document and whether it was created by this call.
+    """
+    workflow = await find_workflow(db, key=new.workflow)
+    if workflow is None:
+        raise ValidationFailed([FieldProblem("workflow", f"no workflow with key '{new.workflow}'")])
+    key_id = {"caller": actor.token_id, "key": idempotency_key} if idempotency_key else None
+    if key_id and (existing := await _existing_for_key(db, key_id, new.fingerprint())):
+        return existing, False
+
+    moment = now()
+    client = asdict(new.client) | {"id": await _client_id(db, new.client), "channels": list(new.client.channels)}
+    doc = {
+        "_id": ObjectId(),
+        "number": await _next_number(db),
+        "title": new.title,
+        "description": new.description,
+        "service": new.service,
+        "workflow": workflow.key,
+        "status": workflow.initial,
+        "version": 1,
+        "client": client,
+        "assignee": None,
+        "feedback": None,
+        "closures": 0,
+        "created_by": actor.token_id,
+        "created_at": moment,
+        "updated_at": moment,
+    }
+    event = _event(doc, type_="CREATED", from_status=None, comment=None, actor=actor)
+
+    async def write(session: AsyncClientSession) -> None:
+        await db.requests.insert_one(doc, session=session)
+        await db.request_events.insert_one(event, session=session)
+        if key_id:
+            await db.idempotency_keys.insert_one(
+                {"_id": key_id, "request_id": doc["_id"], "fingerprint": new.fingerprint(), "created_at": moment},
+                session=session,
+            )
+
+    try:
+        await _in_transaction(db, write)
+    except DuplicateKeyError:
+        # The same caller sent the same key concurrently, and the other call won.
+        if key_id and (existing := await _existing_for_key(db, key_id, new.fingerprint())):
+            return existing, False
+        raise
+    return doc, True
+
+
+async def transition_request(
+    db: AsyncDatabase,
+    *,
+    request_id: str,
+    to: str,
+    actor: Actor,
+    comment: str | None = None,
+    expected_version: int | None = None,
+    notify_client: bool = True,
+) -> tuple[dict, dict]:
+    """Moves a request to another status of its workflow. Returns the request and its new event."""
+    by_id = parse_request_id(request_id)
+    if by_id is None:
+        raise RequestNotFound(request_id)
+
+    async def write(session: AsyncClientSession) -> tuple[dict, dict]:
+        doc = await db.requests.find_one(by_id, session=session)
+        if doc is None:
+            raise RequestNotFound(request_id)
+        if expected_version is not None and doc["version"] != expected_version:
+            raise VersionMismatch(expected_version, doc["version"])
+        workflow = await find_workflow(db, key=doc["workflow"], session=session)
+        if not workflow.can_move(doc["status"], to):
+            raise TransitionNotAllowed(workflow, doc["status"], to)
+        changes = {"status": to, "version": doc["version"] + 1, "updated_at": now()}
+        if workflow.status(to).terminal:
+            changes["closures"] = doc.get("closures", 0) + 1
+        return await _apply(db, session, doc, changes, type_="STATUS_CHANGED", actor=actor, comment=comment,
+                            extra={"notify_client": notify_client})
+
+    return await _in_transaction(db, write)
+
+
+async def leave_feedback(
+    db: AsyncDatabase, *, request_id: str, rating: int, comment: str | None, actor: Actor, visible: dict
+) -> dict:
+    """Records the client's rating of a closed request: once for each time it was closed."""
+    by_id = parse_request_id(request_id)
+    if by_id is None:
+        raise RequestNotFound(request_id)
+
+    async def write(session: AsyncClientSession) -> dict:
+        doc = await db.requests.find_one({**by_id, **visible}, session=session)
+        if doc is None:
+            raise RequestNotFound(request_id)
+        workflow = await find_workflow(db, key=doc["workflow"], session=session)
+        if not workflow.status(doc["status"]).terminal:
+            raise FeedbackRefused("feedback can be left once the request is closed")
+        cycle = doc.get("closures", 0)
+        if doc.get("feedback") and doc["feedback"].get("cycle") == cycle:
+            raise FeedbackRefused("feedback was already left for this request")
+        moment = now()
+        feedback = {"rating": rating, "comment": comment, "at": moment, "cycle": cycle}
+        changes = {"feedback": feedback, "version": doc["version"] + 1, "updated_at": moment}
+        updated, _ = await _apply(db, session, doc, changes, type_="FEEDBACK_LEFT", actor=actor, comment=comment,
+                                  extra={"rating": rating})
+        return updated
+
+    return await _in_transaction(db, write)
+
+
+async def _apply(db, session, doc: dict, changes: dict, *, type_: str, actor: Actor, comment: str | None,
+                 extra: dict | None = None) -> tuple[dict, dict]:
+    result = await db.requests.update_one({"_id": doc["_id"], "version": doc["version"]}, {"$set": changes},
+                                          session=session)
+    if result.matched_count != 1:  # cannot happen inside a transaction; kept as a guard
+        raise VersionMismatch(doc["version"], doc["version"] + 1)
+    updated = doc | changes
+    event = _event(updated, type_=type_, from_status=doc["status"], comment=comment, actor=actor, extra=extra)
+    await db.request_events.insert_one(event, session=session)
+    return updated, event
+
+
+def _event(doc: dict, *, type_: str, from_status: str | None, comment: str | None, actor: Actor,
+           extra: dict | None = None) -> dict:
+    return {
+        "_id": ObjectId(),
+        "request_id": doc["_id"],
+        "version": doc["version"],
+        "type": type_,
+        "from": from_status,
+        "to": doc["status"],
+        "comment": comment,
+        "actor": actor.to_doc(),
+        "at": doc["updated_at"],
+        "snapshot": doc,
+        **(extra or {}),
+    }
+
+
+async def _in_transaction(db: AsyncDatabase, write):
+    # with_transaction retries the whole callback on a write conflict, so a concurrent
+    # change is seen on the retry and checked like any other (VersionMismatch, rules).
+    async with db.client.start_session() as session:
+        return await session.with_transaction(write)
+
+
+async def list_requests(
+    db: AsyncDatabase, *, visible: dict, statuses: list[str] | None, search: str | None, first: int,
+    after: ObjectId | None
+) -> tuple[list[dict], bool]:
+    """A page of requests, newest first, and whether more follow."""
+    query: dict = dict(visible)
+    if statuses is not None:
+        query["status"] = {"$in": statuses}
+    if search and search.strip():
+        query = {"$and": [query, _search_filter(search.strip())]}
+    if after is not None:
+        query = {"$and": [query, {"_id": {"$lt": after}}]}
+    docs = await db.requests.find(query).sort("_id", DESCENDING).limit(first + 1).to_list()
+    return docs[:first], len(docs) > first
+
+
+def _search_filter(text: str) -> dict:
+    pattern = {"$regex": re.escape(text), "$options": "i"}
+    clauses: list[dict] = [{"title": pattern}, {"client.email": pattern}, {"number": pattern}]
+    if (by_number := parse_request_id(text)) and "number" in by_number:
+        clauses.append(by_number)
+    return {"$or": clauses}

@@ -1,0 +1,75 @@
+"""Access tokens. Only a SHA-256 hash of each is stored; the token itself is shown once."""
+
+import hashlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from bson import ObjectId
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from db.client import now
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "staff", "integration", "client")
+TOKEN_PREFIX = "hrl_"  # makes a leaked token easy to recognise for secret scanners
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_token(
+    db: AsyncDatabase,
+    *,
+    role: str,
+    name: str,
+    client_id: ObjectId | None = None,
+    request_ids: list[ObjectId] | None = None,
+    locale: str | None = None,
+) -> str:
+    """Stores a new token and returns it in clear, the only time it exists so."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role '{role}'; one of: {', '.join(ROLES)}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    doc = {"_id": hash_token(token), "role": role, "name": name, "created_at": now()}
+    if client_id is not None:
+        doc |= {"client_id": client_id, "request_ids": request_ids, "locale": locale}
+    await db.tokens.insert_one(doc)
+    return token
+
+
+async def find_token(db: AsyncDatabase, *, token: str) -> dict | None:
+    """The stored record of a token that is valid now, or None."""
+    doc = await db.tokens.find_one({"_id": hash_token(token)})
+    if doc is None or doc.get("revoked_at"):
+        return None
+    expires_at = doc.get("expires_at")
+    if expires_at is not None and expires_at <= now():
+        return None
+    return doc
+
+
+async def bootstrap_admin_token(db: AsyncDatabase, *, data_dir: Path) -> Path | None:
+    """On a database with no tokens, creates the first admin token and writes it to a file.
+
+    Returns the file's path when this call created it. Several processes starting at once
+    create one token between them: the first to claim the marker does it.
+    """
+    if await db.tokens.count_documents({}, limit=1):
+        return None
+    try:
+        await db.meta.insert_one({"_id": "admin_bootstrap", "at": now()})
+    except DuplicateKeyError:
+        return None
+    token = await create_token(db, role="admin", name="bootstrap admin")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "admin.token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(token + "\n")
+    os.chmod(path, 0o600)
+    return path

@@ -1,0 +1,1 @@
+"""Requests: their types, queries, mutations and subscriptions."""
