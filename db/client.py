@@ -6,8 +6,10 @@ from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from db.embedded import embedded_database
 
@@ -57,3 +59,24 @@ def now() -> datetime:
     """The current UTC time at MongoDB's precision (milliseconds), so stored and returned values agree."""
     moment = datetime.now(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+async def find_or_insert(collection: AsyncCollection, query: dict, on_insert: dict) -> dict:
+    """The document matching query, inserted with on_insert when there is none.
+
+    Safe when several callers race to insert: MongoDB may answer the loser with a
+    DuplicateKeyError, and SecantusDB (0.7) sometimes with no document; either way the
+    winner's document is read back.
+    """
+    for _ in range(5):
+        try:
+            doc = await collection.find_one_and_update(
+                query, {"$setOnInsert": on_insert}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            doc = None
+        if doc is None:
+            doc = await collection.find_one(query)
+        if doc is not None:
+            return doc
+    raise RuntimeError(f"could not find or insert {query} in {collection.name}")

@@ -17,7 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from db.client import now
+from db.client import find_or_insert, now
 from db.errors import FeedbackRefused, FieldProblem, RequestNotFound, TransitionNotAllowed, ValidationFailed, VersionMismatch
 from db.workflows import Workflow, find_workflow
 
@@ -83,21 +83,20 @@ async def find_request(db: AsyncDatabase, *, request_id: str, visible: dict) -> 
 async def _next_number(db: AsyncDatabase) -> str:
     # Outside the creating transaction on purpose: all creates would otherwise conflict on
     # this one document. A failed create leaves a gap in the numbers, never a duplicate.
-    counter = await db.counters.find_one_and_update(
-        {"_id": "requests"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-    )
-    return format_number(counter["seq"])
+    while True:
+        counter = await db.counters.find_one_and_update(
+            {"_id": "requests"}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER
+        )
+        if counter is not None:
+            return format_number(counter["seq"])
+        # The first request ever: create the counter, then increment it like everyone else.
+        await find_or_insert(db.counters, {"_id": "requests"}, {"seq": 0})
 
 
 async def _client_id(db: AsyncDatabase, client: ClientInfo) -> ObjectId:
     """The id that ties together the requests of one person (by email, else by phone)."""
     key = f"email:{client.email.lower()}" if client.email else f"phone:{client.phone}"
-    doc = await db.clients.find_one_and_update(
-        {"key": key},
-        {"$setOnInsert": {"key": key, "created_at": now()}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+    doc = await find_or_insert(db.clients, {"key": key}, {"key": key, "created_at": now()})
     return doc["_id"]
 
 

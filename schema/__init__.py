@@ -20,5 +20,5 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[MaskErrors(should_mask_error=should_mask)],
+    extensions=[lambda: MaskErrors(should_mask_error=should_mask)],
 )
