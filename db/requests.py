@@ -72,12 +72,17 @@ def parse_request_id(value: str) -> dict | None:
         return None
 
 
+def restricted(query: dict, visible: dict) -> dict:
+    """query, limited to what the caller may see. Never merged as dicts: both may constrain _id."""
+    return {"$and": [query, visible]} if visible else query
+
+
 async def find_request(db: AsyncDatabase, *, request_id: str, visible: dict) -> dict | None:
     """The request with this id (or number) among those matching the caller's visibility filter."""
     by_id = parse_request_id(request_id)
     if by_id is None:
         return None
-    return await db.requests.find_one({**by_id, **visible})
+    return await db.requests.find_one(restricted(by_id, visible))
 
 
 async def _next_number(db: AsyncDatabase) -> str:
@@ -207,7 +212,7 @@ async def leave_feedback(
         raise RequestNotFound(request_id)
 
     async def write(session: AsyncClientSession) -> dict:
-        doc = await db.requests.find_one({**by_id, **visible}, session=session)
+        doc = await db.requests.find_one(restricted(by_id, visible), session=session)
         if doc is None:
             raise RequestNotFound(request_id)
         workflow = await find_workflow(db, key=doc["workflow"], session=session)
@@ -267,13 +272,14 @@ async def list_requests(
     after: ObjectId | None
 ) -> tuple[list[dict], bool]:
     """A page of requests, newest first, and whether more follow."""
-    query: dict = dict(visible)
+    clauses: list[dict] = [visible] if visible else []
     if statuses is not None:
-        query["status"] = {"$in": statuses}
+        clauses.append({"status": {"$in": statuses}})
     if search and search.strip():
-        query = {"$and": [query, _search_filter(search.strip())]}
+        clauses.append(_search_filter(search.strip()))
     if after is not None:
-        query = {"$and": [query, {"_id": {"$lt": after}}]}
+        clauses.append({"_id": {"$lt": after}})
+    query = {"$and": clauses} if clauses else {}
     docs = await db.requests.find(query).sort("_id", DESCENDING).limit(first + 1).to_list()
     return docs[:first], len(docs) > first
 
