@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from api.settings import Settings
@@ -24,6 +25,10 @@ def serve(args: argparse.Namespace) -> int:
     if settings.mongodb_uri is None:
         logging.getLogger("herald").info("MONGODB_URI is not set: using the embedded database in %s",
                                          settings.data_dir / "db")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+    # handler found before it: make that a no-op so a clean shutdown exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                 ws_max_size=1 << 20, lifespan="on")
     return 0
