@@ -290,3 +290,21 @@ def _search_filter(text: str) -> dict:
     if (by_number := parse_request_id(text)) and "number" in by_number:
         clauses.append(by_number)
     return {"$or": clauses}
+
+
+async def set_client_preferences(
+    db: AsyncDatabase, *, visible: dict, channels: list[str] | None, locale: str | None
+) -> list[dict]:
+    """Sets how the client is told (channels) and in which language, on every request they can see.
+
+    Not a change of the request: no new version, no event. Messages already queued keep
+    their channel; only new ones follow the new choice.
+    """
+    changes: dict = {}
+    if channels is not None:
+        changes["client.channels"] = channels
+    if locale is not None:
+        changes["client.locale"] = locale
+    if changes:
+        await db.requests.update_many(visible, {"$set": changes})
+    return await db.requests.find(visible).sort("_id", DESCENDING).to_list()

@@ -7,13 +7,14 @@ from strawberry.tools import merge_types
 from schema.auth import AuthQuery
 from schema.common import should_mask
 from schema.feedback import FeedbackMutation
+from schema.preferences import PreferencesMutation
 from schema.requests.mutations import RequestMutation
 from schema.requests.queries import RequestQuery
 from schema.requests.subscriptions import RequestSubscription
 from schema.workflows import WorkflowQuery
 
 Query = merge_types("Query", (RequestQuery, WorkflowQuery, AuthQuery))
-Mutation = merge_types("Mutation", (RequestMutation, FeedbackMutation))
+Mutation = merge_types("Mutation", (RequestMutation, FeedbackMutation, PreferencesMutation))
 Subscription = merge_types("Subscription", (RequestSubscription,))
 
 schema = strawberry.Schema(

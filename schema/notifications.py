@@ -29,3 +29,11 @@ class Notification:
             last_error=doc.get("last_error"),
             event_version=doc["event_version"],
         )
+
+
+@strawberry.input
+class UpdateNotificationPreferencesInput:
+    channels: list[NotificationChannel] | None = strawberry.field(
+        default=None, description="How to be told: an empty list unsubscribes from every message."
+    )
+    locale: str | None = strawberry.field(default=None, description="ru or en.")

@@ -8,7 +8,7 @@ from db.events import list_events
 from db.workflows import StatusDef
 from schema.context import Info
 from schema.notifications import Notification, NotificationChannel
-from schema.workflows import Status
+from schema.workflows import Status, Workflow
 
 
 async def _status(info: Info, doc: dict, key: str) -> Status:
@@ -112,6 +112,20 @@ class Request:
             return []
         locale = info.context.viewer.label_locale(self.doc)
         return [Status.of(s, locale) for s in workflow.allowed_from(self.doc["status"])]
+
+    @strawberry.field(description="What usually comes next: the first move the workflow lists from here; "
+                      "null in a terminal status.")
+    async def next_status(self, info: Info) -> Status | None:
+        workflow = await info.context.workflows.get(self.doc["workflow"])
+        if workflow is None or workflow.status(self.doc["status"]).terminal:
+            return None
+        following = workflow.allowed_from(self.doc["status"])
+        return Status.of(following[0], info.context.viewer.label_locale(self.doc)) if following else None
+
+    @strawberry.field(description="The workflow this request follows, labelled for the caller.")
+    async def workflow(self, info: Info) -> Workflow | None:
+        workflow = await info.context.workflows.get(self.doc["workflow"])
+        return Workflow.of(workflow, info.context.viewer.label_locale(self.doc)) if workflow else None
 
     @strawberry.field(description="Every change, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:
