@@ -46,6 +46,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "request_events": [IndexModel([("request_id", ASCENDING), ("version", ASCENDING)], unique=True)],
     "clients": [IndexModel([("key", ASCENDING)], unique=True)],
     "tokens": [IndexModel([("role", ASCENDING)])],
+    "notifications": [
+        IndexModel([("state", ASCENDING), ("due_at", ASCENDING)]),
+        IndexModel([("request_id", ASCENDING), ("event_version", ASCENDING)]),
+    ],
     # Idempotency keys are kept a day, as payment APIs do.
     "idempotency_keys": [IndexModel([("created_at", ASCENDING)], expireAfterSeconds=24 * 3600)],
 }

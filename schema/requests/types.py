@@ -5,6 +5,8 @@ from datetime import datetime
 import strawberry
 
 from db.events import list_events
+from db.notifications import CONTACT_OF_CHANNEL as CLIENT_CHANNELS
+from db.notifications import notifications_of
 from db.workflows import StatusDef
 from schema.context import Info
 from schema.notifications import Notification, NotificationChannel
@@ -132,10 +134,12 @@ class Request:
         events = await list_events(info.context.db, request_id=self.doc["_id"])
         return [RequestEvent.from_doc(e) for e in events]
 
-    @strawberry.field(description="Messages sent about this request and their delivery status.")
+    @strawberry.field(description="Messages sent about this request and their delivery status "
+                      "(clients see those sent to them, staff webhooks too).")
     async def notifications(self, info: Info) -> list[Notification]:
-        cursor = info.context.db.notifications.find({"request_id": self.doc["_id"]}).sort("event_version", 1)
-        return [Notification.from_doc(doc) for doc in await cursor.to_list()]
+        channels = None if info.context.viewer.role != "client" else list(CLIENT_CHANNELS)
+        docs = await notifications_of(info.context.db, request_id=self.doc["_id"], channels=channels)
+        return [Notification.from_doc(doc) for doc in docs]
 
     @classmethod
     def from_doc(cls, doc: dict) -> "Request":
