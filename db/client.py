@@ -47,7 +47,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "clients": [IndexModel([("key", ASCENDING)], unique=True)],
     "tokens": [IndexModel([("role", ASCENDING)])],
     "notifications": [
-        IndexModel([("state", ASCENDING), ("due_at", ASCENDING)]),
+        # state alone: SecantusDB scans the whole collection for the compound (state, due_at).
+        IndexModel([("state", ASCENDING)]),
         IndexModel([("request_id", ASCENDING), ("event_version", ASCENDING)]),
     ],
     # Idempotency keys are kept a day, as payment APIs do.

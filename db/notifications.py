@@ -5,10 +5,11 @@ SENDING the end of the lease of the dispatcher that claimed it. A claim that out
 lease (a crash mid-send) is simply claimed again.
 """
 
+import random
 from datetime import datetime, timedelta
 
 from bson import ObjectId
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -54,16 +55,30 @@ async def queue_jobs(db: AsyncDatabase, session: AsyncClientSession, *, event: d
         await db.notifications.insert_many(jobs, session=session)
 
 
-async def claim_job(db: AsyncDatabase, *, worker: str, lease_s: float) -> dict | None:
-    """Takes the most overdue job for this worker, or None when nothing is due."""
+async def claim_jobs(db: AsyncDatabase, *, worker: str, lease_s: float, limit: int) -> list[dict]:
+    """Takes up to `limit` due jobs, most overdue first, for this worker.
+
+    Each claim is a conditional update of one job by id (its state and attempt count as
+    read): of two workers reading the same job, one claims it. The candidates are taken
+    in random order so racing workers mostly start on different jobs; this also keeps
+    SecantusDB away from its slow path for contended findAndModify.
+    """
     moment = now()
-    return await db.notifications.find_one_and_update(
-        {"state": {"$in": [PENDING, SENDING]}, "due_at": {"$lte": moment}},
-        {"$set": {"state": SENDING, "due_at": moment + timedelta(seconds=lease_s), "claimed_by": worker},
-         "$inc": {"attempts": 1}},
-        sort=[("due_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
-    )
+    candidates = await db.notifications.find(
+        {"state": {"$in": [PENDING, SENDING]}, "due_at": {"$lte": moment}}
+    ).sort("due_at", ASCENDING).limit(limit).to_list()
+    random.shuffle(candidates)
+    lease_end = moment + timedelta(seconds=lease_s)
+    claimed = []
+    for job in candidates:
+        result = await db.notifications.update_one(
+            {"_id": job["_id"], "state": job["state"], "attempts": job["attempts"]},
+            {"$set": {"state": SENDING, "due_at": lease_end, "claimed_by": worker}, "$inc": {"attempts": 1}},
+        )
+        if result.modified_count == 1:
+            claimed.append(job | {"state": SENDING, "due_at": lease_end, "claimed_by": worker,
+                                  "attempts": job["attempts"] + 1})
+    return claimed
 
 
 async def mark_sent(db: AsyncDatabase, *, job: dict) -> None:

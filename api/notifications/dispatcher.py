@@ -49,7 +49,6 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
-        self._slots = asyncio.Semaphore(settings.notify_concurrency)
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -78,21 +77,24 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while not self._stopping:
-            await self._slots.acquire()
+            free = self._settings.notify_concurrency - len(self._in_flight)
+            if free <= 0:
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
             self._wake.clear()
             try:
-                job = await outbox.claim_job(self._db, worker=self._worker, lease_s=self._settings.notify_lease_s)
+                jobs = await outbox.claim_jobs(self._db, worker=self._worker, lease_s=self._settings.notify_lease_s,
+                                               limit=free)
             except PyMongoError as error:
                 log.warning("cannot claim notification jobs: %s", error)
-                job = None
-            if job is None:
-                self._slots.release()
+                jobs = []
+            for job in jobs:
+                task = asyncio.create_task(self._process(job))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            if not jobs:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_s)
-                continue
-            task = asyncio.create_task(self._process(job))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
 
     async def _process(self, job: dict) -> None:
         try:
@@ -106,8 +108,6 @@ class Dispatcher:
             await self._record_failure(job, f"internal error: {type(error).__name__}", permanent=False)
         else:
             await outbox.mark_sent(self._db, job=job)
-        finally:
-            self._slots.release()
 
     async def _record_failure(self, job: dict, error: str, *, permanent: bool) -> None:
         attempts = job["attempts"]
@@ -137,15 +137,17 @@ class Dispatcher:
             return
         request = event["snapshot"]
         workflow = await self._workflows.get(request["workflow"])
-        portal = await self._links.portal(job, request)
         unsubscribe = self._links.unsubscribe(request["client"]["id"], job["channel"])
-        message = message_for(job=job, event=event, workflow=workflow, portal_url=portal, unsubscribe_url=unsubscribe)
         if job["channel"] == "EMAIL":
+            portal = await self._links.portal(job, request)
+            message = message_for(job=job, event=event, workflow=workflow, portal_url=portal,
+                                  unsubscribe_url=unsubscribe)
             email = self._renderer.email(message, job_id=message_id, sender=self._settings.mail_from,
                                          recipient=job["recipient"], domain=self._domain)
             await self._mailer.send(email)
         elif job["channel"] == "SMS":
-            text = self._renderer.sms(message, link=await self._links.short(job, request))
-            await self._sms.send(message_id=message_id, to=job["recipient"], text=text)
+            short = await self._links.short(job, request)
+            message = message_for(job=job, event=event, workflow=workflow, portal_url=short)
+            await self._sms.send(message_id=message_id, to=job["recipient"], text=self._renderer.sms(message))
         else:
             raise DeliveryError(f"unknown channel {job['channel']}", permanent=True)

@@ -95,8 +95,9 @@ class Renderer:
         email["Content-Language"] = message.locale  # after the parts: set_content drops Content-* headers
         return email
 
-    def sms(self, message: Message, *, link: str) -> str:
-        return self._env.get_template("sms.txt.j2").render(vars(message) | {"link": link})
+    def sms(self, message: Message) -> str:
+        """A short text with the number, the status and the link: one SMS where it fits."""
+        return self._env.get_template("sms.txt.j2").render(vars(message) | {"link": message.portal_url})
 
 
 def webhook_body(*, job: dict, event: dict) -> bytes:
