@@ -196,13 +196,13 @@ async def transition_request(
         if expected_version is not None and doc["version"] != expected_version:
             raise VersionMismatch(expected_version, doc["version"])
         workflow = await find_workflow(db, key=doc["workflow"], session=session)
-        if not workflow.can_move(doc["status"], to):
-            raise TransitionNotAllowed(workflow, doc["status"], to)
+        if not workflow.can_move(doc["status"], to, actor.role):
+            raise TransitionNotAllowed(workflow, doc["status"], to, actor.role)
         changes = {"status": to, "version": doc["version"] + 1, "updated_at": now()}
         if workflow.status(to).terminal:
             changes["closures"] = doc.get("closures", 0) + 1
         return await _apply(db, session, doc, changes, type_="STATUS_CHANGED", actor=actor, comment=comment,
-                            notify_client=notify_client)
+                            notify_client=notify_client and workflow.notifies_client(doc["status"], to))
 
     return await _in_transaction(db, write)
 

@@ -17,7 +17,7 @@ async def _status(info: Info, doc: dict, key: str) -> Status:
     """A status of the request's workflow, labelled for the caller."""
     workflow = await info.context.workflows.get(doc["workflow"])
     definition = workflow.status(key) if workflow else StatusDef(key=key, labels={})
-    return Status.of(definition, info.context.viewer.label_locale(doc))
+    return Status.seen_by(info.context.viewer, definition, doc)
 
 
 @strawberry.type(description="The person the request is for. Email and phone as stored (normalised).")
@@ -107,13 +107,13 @@ class Request:
 
     @strawberry.field(description="The statuses the caller may move the request to now.")
     async def allowed_transitions(self, info: Info) -> list[Status]:
-        if not info.context.viewer.is_staff:
+        viewer = info.context.viewer
+        if not viewer.is_staff:
             return []
         workflow = await info.context.workflows.get(self.doc["workflow"])
         if workflow is None:
             return []
-        locale = info.context.viewer.label_locale(self.doc)
-        return [Status.of(s, locale) for s in workflow.allowed_from(self.doc["status"])]
+        return [Status.seen_by(viewer, s, self.doc) for s in workflow.allowed_from(self.doc["status"], viewer.role)]
 
     @strawberry.field(description="What usually comes next: the first move the workflow lists from here; "
                       "null in a terminal status.")
@@ -122,12 +122,12 @@ class Request:
         if workflow is None or workflow.status(self.doc["status"]).terminal:
             return None
         following = workflow.allowed_from(self.doc["status"])
-        return Status.of(following[0], info.context.viewer.label_locale(self.doc)) if following else None
+        return Status.seen_by(info.context.viewer, following[0], self.doc) if following else None
 
     @strawberry.field(description="The workflow this request follows, labelled for the caller.")
     async def workflow(self, info: Info) -> Workflow | None:
         workflow = await info.context.workflows.get(self.doc["workflow"])
-        return Workflow.of(workflow, info.context.viewer.label_locale(self.doc)) if workflow else None
+        return Workflow.seen_by(info.context.viewer, workflow, self.doc) if workflow else None
 
     @strawberry.field(description="Every change, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:
