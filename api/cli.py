@@ -30,20 +30,20 @@ def serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=1 << 20, lifespan="on")
+                ws_max_size=settings.max_body_bytes, lifespan="on")
     return 0
 
 
 async def _create_token(role: str, name: str) -> str:
     settings = Settings()
     async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
-                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms) as db:
+                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms, owner="cli") as db:
         return await create_token(db, role=role, name=name)
 
 
 def token_create(args: argparse.Namespace) -> int:
     token = asyncio.run(_create_token(args.role, args.name))
-    print(f"created a {args.role} token for {args.name!r}; it is shown only once:", file=sys.stderr)
+    print(f"created a token for {args.name!r} (role {args.role}); it is shown only once:", file=sys.stderr)
     print(token)
     return 0
 
@@ -55,7 +55,7 @@ async def _work(settings: Settings) -> None:
     from db.watcher import EventHub
 
     async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
-                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms) as db:
+                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms, owner="worker") as db:
         hub = EventHub(db.request_events)  # wakes the dispatcher as soon as an event commits
         await hub.start()
         links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)

@@ -103,7 +103,8 @@ class RequestMutation:
         try:
             new = validation.new_request(input)
             doc, _ = await requests_db.create_request(
-                db, new=new, actor=actor_of(viewer), idempotency_key=input.idempotency_key
+                db, new=new, actor=actor_of(viewer),
+                idempotency_key=validation.trimmed(input.idempotency_key) if input.idempotency_key else None,
             )
         except ValidationFailed as error:
             return ValidationError.of(error.problems)

@@ -41,6 +41,9 @@ class RequestSubscription:
         doc = await find_request(context.db, request_id=id, visible=viewer.read_filter())
         if doc is None:
             raise PublicError(f"no request with id '{id}'", "NOT_FOUND")
+        if since_version is not None and since_version > doc["version"]:
+            raise bad_argument("sinceVersion", f"the request is at version {doc['version']}; "
+                                               f"{since_version} has not happened")
         request_id = doc["_id"]
         with context.hub.subscribe(request_id) as live:
             # Subscribed before reading history: an event committed meanwhile arrives both

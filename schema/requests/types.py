@@ -129,9 +129,10 @@ class Request:
         workflow = await info.context.workflows.get(self.doc["workflow"])
         return Workflow.seen_by(info.context.viewer, workflow, self.doc) if workflow else None
 
-    @strawberry.field(description="Every change, oldest first.")
+    @strawberry.field(description="Every change up to this version, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:
-        events = await list_events(info.context.db, request_id=self.doc["_id"])
+        # Up to this version: a request seen as of an event shows the history it had then.
+        events = await list_events(info.context.db, request_id=self.doc["_id"], before_version=self.doc["version"] + 1)
         return [RequestEvent.from_doc(e) for e in events]
 
     @strawberry.field(description="Messages sent about this request and their delivery status "
