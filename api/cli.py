@@ -8,6 +8,7 @@ import sys
 
 from api.settings import Settings
 from db.client import open_database
+from db.embedded import running_database
 from db.tokens import ROLES, create_token
 
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
@@ -23,6 +24,12 @@ def serve(args: argparse.Namespace) -> int:
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         settings = settings.model_copy(update={"public_url": f"http://{shown_host}:{args.port}"})
     if settings.mongodb_uri is None:
+        running = running_database(settings.data_dir)
+        if running and running.get("owner") != "cli":
+            print(f"another Herald {running.get('owner', 'process')} (pid {running.get('pid')}) runs the embedded "
+                  f"database in {settings.data_dir}: stop it, give this server its own HERALD_DATA_DIR, or point "
+                  "both at one MongoDB with MONGODB_URI", file=sys.stderr)
+            return 1
         logging.getLogger("herald").info("MONGODB_URI is not set: using the embedded database in %s",
                                          settings.data_dir / "db")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
