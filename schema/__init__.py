@@ -4,9 +4,11 @@ import strawberry
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
+from schema.assignment import AssignmentMutation
 from schema.auth import AuthQuery
+from schema.comments import CommentMutation
 from schema.common import should_mask
-from schema.feedback import FeedbackMutation
+from schema.feedback import FeedbackMutation, FeedbackQuery
 from schema.preferences import PreferencesMutation
 from schema.requests.mutations import RequestMutation
 from schema.requests.queries import RequestQuery
@@ -14,9 +16,11 @@ from schema.requests.subscriptions import RequestSubscription
 from schema.webhooks import WebhookMutation, WebhookQuery
 from schema.workflows import WorkflowMutation, WorkflowQuery
 
-Query = merge_types("Query", (RequestQuery, WorkflowQuery, AuthQuery, WebhookQuery))
+Query = merge_types("Query", (RequestQuery, WorkflowQuery, FeedbackQuery, AuthQuery, WebhookQuery))
 Mutation = merge_types(
-    "Mutation", (RequestMutation, FeedbackMutation, PreferencesMutation, WebhookMutation, WorkflowMutation)
+    "Mutation",
+    (RequestMutation, AssignmentMutation, CommentMutation, FeedbackMutation, PreferencesMutation, WebhookMutation,
+     WorkflowMutation),
 )
 Subscription = merge_types("Subscription", (RequestSubscription,))
 
