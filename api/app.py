@@ -12,22 +12,30 @@ from starlette.routing import Route, WebSocketRoute
 from api.graphql_app import HeraldGraphQL
 from api.health import healthz, readyz
 from api.limits import BodySizeLimit
+from api.logs import RequestLog
 from api.message_links import short_link, unsubscribe
+from api.metrics import HttpMetrics, Metrics, metrics_endpoint, operation_metrics
 from api.notifications.dispatcher import Dispatcher
 from api.notifications.links import make_links
+from api.ratelimit import RateLimit
 from api.settings import Settings, secret_value
+from api.shutdown import ShutdownHooks
 from db.client import open_database
 from db.tokens import bootstrap_admin_token
 from db.watcher import EventHub
 from db.workflows import WorkflowCache, ensure_default_workflow
+from schema import build_schema
 
 log = logging.getLogger("herald")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    metrics = Metrics()
+    shutdown = ShutdownHooks()
     graphql = HeraldGraphQL(
-        public_url=settings.public_url, graphiql=settings.graphiql, ws_init_timeout_s=settings.ws_init_timeout
+        public_url=settings.public_url, graphiql=settings.graphiql_enabled, ws_init_timeout_s=settings.ws_init_timeout,
+        graphql_schema=build_schema(introspection=not settings.production, extensions=[operation_metrics(metrics)]),
     )
 
     @asynccontextmanager
@@ -41,16 +49,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.warning("first start: an admin token was written to %s (readable by this user only)", path)
             hub = EventHub(db.request_events)
             await hub.start()
+            metrics.attach(hub=hub, db=db)
             links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)
-            dispatcher = Dispatcher(db, settings, links=links, hub=hub) if settings.dispatcher else None
+            dispatcher = Dispatcher(db, settings, links=links, hub=hub, metrics=metrics) if settings.dispatcher \
+                else None
             if dispatcher:
                 await dispatcher.start()
             try:
                 # Starlette hands this state to every request and WebSocket (request.state).
-                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db), "links": links}
+                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db), "links": links, "metrics": metrics,
+                       "shutdown": shutdown}
             finally:
                 if dispatcher:
-                    await dispatcher.stop()
+                    await dispatcher.stop(grace_s=settings.shutdown_grace_s)
                 await hub.stop()
 
     async def home(request):
@@ -65,5 +76,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)])
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint(metrics)))
+    middleware = [
+        Middleware(RequestLog, routes=routes),  # outermost: every line below carries the request id
+        Middleware(HttpMetrics, metrics=metrics, routes=routes),
+        Middleware(RateLimit, per_minute=settings.rate_limit_per_minute,
+                   anonymous_per_minute=settings.rate_limit_anonymous_per_minute),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    # The server reaches these from outside the lifespan: HeraldServer runs the shutdown hooks on SIGTERM.
+    app.state.metrics = metrics
+    app.state.shutdown = shutdown
+    return app

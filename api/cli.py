@@ -7,6 +7,9 @@ import signal
 import sys
 from datetime import timedelta
 
+from pydantic import ValidationError
+
+from api.logs import configure_logging
 from api.settings import Settings
 from db.client import now, open_database
 from db.embedded import running_database
@@ -15,12 +18,40 @@ from db.tokens import ROLES, TOKEN_ID_LENGTH, create_token, list_tokens, revoke_
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
 
 
+class BadConfiguration(Exception):
+    pass
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; what is wrong with them in one line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(_problem(e) for e in error.errors())
+        raise BadConfiguration(f"herald: cannot start: {problems}") from None
+
+
+def _problem(error: dict) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{_variable(str(error['loc'][0]))}: {message}" if error["loc"] else message
+
+
+def _variable(field: str) -> str:
+    """The environment variable that sets a field of Settings."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return field  # already the variable's name (an alias such as MONGODB_URI)
+    return info.validation_alias if isinstance(info.validation_alias, str) else f"HERALD_{field.upper()}"
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.shutdown import HeraldServer
 
-    settings = Settings()
+    settings = load_settings()
+    configure_logging(log_format=settings.effective_log_format, level=args.log_level)
     if "public_url" not in settings.model_fields_set:
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         settings = settings.model_copy(update={"public_url": f"http://{shown_host}:{args.port}"})
@@ -37,8 +68,12 @@ def serve(args: argparse.Namespace) -> int:
     # handler found before it: make that a no-op so a clean shutdown exits 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=settings.max_body_bytes, lifespan="on")
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None,
+                            access_log=False,  # api.logs.RequestLog writes one line per request, with its id
+                            ws_max_size=settings.max_body_bytes, lifespan="on",
+                            timeout_graceful_shutdown=settings.shutdown_grace_s)
+    HeraldServer(config, hooks=app.state.shutdown).run()
     return 0
 
 
@@ -49,7 +84,7 @@ def _database(settings: Settings):
 
 async def _create_token(role: str, name: str, expires_in_days: float | None) -> str:
     expires_at = now() + timedelta(days=expires_in_days) if expires_in_days else None
-    async with _database(Settings()) as db:
+    async with _database(load_settings()) as db:
         return await create_token(db, role=role, name=name, expires_at=expires_at)
 
 
@@ -61,7 +96,7 @@ def token_create(args: argparse.Namespace) -> int:
 
 
 async def _list_tokens() -> list[dict]:
-    async with _database(Settings()) as db:
+    async with _database(load_settings()) as db:
         return await list_tokens(db)
 
 
@@ -80,7 +115,7 @@ def token_list(args: argparse.Namespace) -> int:
 
 
 async def _revoke(token_id: str) -> dict | None:
-    async with _database(Settings()) as db:
+    async with _database(load_settings()) as db:
         return await revoke_token(db, token_id=token_id)
 
 
@@ -112,12 +147,14 @@ async def _work(settings: Settings) -> None:
             loop.add_signal_handler(signum, stop.set)
         logging.getLogger("herald").info("notification worker running; SIGTERM or Ctrl+C stops it")
         await stop.wait()
-        await dispatcher.stop()
+        await dispatcher.stop(grace_s=settings.shutdown_grace_s)
         await hub.stop()
 
 
 def worker(args: argparse.Namespace) -> int:
-    asyncio.run(_work(Settings()))
+    settings = load_settings()
+    configure_logging(log_format=settings.effective_log_format)
+    asyncio.run(_work(settings))
     return 0
 
 
@@ -150,9 +187,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Plain text until a command has read its settings (token commands keep it: a person reads them).
+    configure_logging(log_format="text")
     args = parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BadConfiguration as error:
+        print(error, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

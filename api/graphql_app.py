@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+import strawberry
 from pymongo.errors import PyMongoError
 
 from starlette.requests import Request
@@ -27,9 +28,10 @@ def error_response(status: int, message: str, code: str, headers: dict | None = 
 
 
 class HeraldGraphQL(GraphQL):
-    def __init__(self, *, public_url: str, graphiql: bool, ws_init_timeout_s: float):
+    def __init__(self, *, public_url: str, graphiql: bool, ws_init_timeout_s: float,
+                 graphql_schema: strawberry.Schema = schema):
         super().__init__(
-            schema,
+            graphql_schema,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=ws_init_timeout_s),

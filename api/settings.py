@@ -1,13 +1,26 @@
 """All of Herald's configuration, read from the environment in one place."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# What production refuses to start without (by environment variable), and the shortest secret it takes.
+PRODUCTION_REQUIRED = {"secret_key": "HERALD_SECRET_KEY", "mongodb_uri": "MONGODB_URI",
+                       "public_url": "HERALD_PUBLIC_URL"}
+SECRET_KEY_MIN_LENGTH = 32
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HERALD_", extra="ignore")
+
+    # production: no GraphiQL, no introspection, JSON logs, and the secrets of
+    # PRODUCTION_REQUIRED must be set.
+    env: Literal["development", "production"] = "development"
+    # json: one JSON object a line; text: for people. Unset: json in production, text otherwise.
+    log_format: Literal["json", "text"] | None = None
 
     # A real MongoDB (replica set: change streams and transactions need one). Unset:
     # Herald runs the embedded SecantusDB with its data under data_dir/db.
@@ -23,6 +36,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1 << 20, gt=0)
     # How long a database call may wait for a server before failing with a clear error.
     db_timeout_ms: int = 5000
+    # Calls a minute on HTTP /graphql, per token and per address for anonymous calls (0: no limit).
+    # Each process keeps its own budget: with N instances behind a balancer a caller gets up to N times this.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    rate_limit_anonymous_per_minute: int = Field(default=60, ge=0)
+    # Serve Prometheus metrics on GET /metrics.
+    metrics: bool = True
+    # On SIGTERM: seconds in-flight HTTP requests and notification sends get to finish.
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
 
     # Signs unsubscribe links and derives link tokens. Unset: one is generated and kept in
     # the database, so every instance shares it.
@@ -43,6 +64,31 @@ class Settings(BaseSettings):
     notify_poll_s: float = Field(default=1.0, gt=0)  # how often an idle dispatcher looks for due retries
     notify_concurrency: int = Field(default=16, ge=1)
     notify_timeout_s: float = Field(default=30.0, gt=0)  # one send attempt
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql and not self.production
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.production else "text")
+
+    @model_validator(mode="after")
+    def _production_has_its_secrets(self) -> "Settings":
+        if not self.production:
+            return self
+        missing = [variable for field, variable in PRODUCTION_REQUIRED.items()
+                   if field not in self.model_fields_set or not getattr(self, field)]
+        if missing:
+            raise ValueError(f"HERALD_ENV=production needs {', '.join(missing)} set")
+        if len(self.secret_key.get_secret_value()) < SECRET_KEY_MIN_LENGTH:
+            raise ValueError(f"HERALD_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters in production "
+                             "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return self
 
     @field_validator("public_url")
     @classmethod

@@ -73,9 +73,11 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedDatabase:
-    def __init__(self, data_dir: Path, owner: str = "server"):
+    def __init__(self, data_dir: Path, owner: str = "server", port: int | None = None):
         self.data_dir = data_dir
         self.owner = owner
+        # Chosen at the first start and kept: started again, the database is where clients left it.
+        self.port = port
         self.process: subprocess.Popen | None = None
         self.uri: str | None = None
 
@@ -87,7 +89,7 @@ class EmbeddedDatabase:
             )
         storage = self.data_dir / "db"
         storage.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        self.port = port = self.port or free_port()
         self.uri = uri_for(port)
         log_path = self.data_dir / "db.log"
         with open(log_path, "ab") as log_file:

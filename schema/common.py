@@ -2,6 +2,8 @@
 
 import strawberry
 from graphql import GraphQLError
+from pymongo.errors import ConnectionFailure, PyMongoError
+from strawberry.extensions import MaskErrors
 
 from db.errors import FieldProblem
 
@@ -29,9 +31,44 @@ def bad_argument(argument: str, message: str) -> PublicError:
     return PublicError(f"{argument}: {message}", "BAD_USER_INPUT")
 
 
+DATABASE_UNAVAILABLE = "the database is unavailable; try again shortly"
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether an error means the database could not be reached (down, restarting), not a bad query."""
+    return isinstance(error, ConnectionFailure) or (isinstance(error, PyMongoError) and error.timeout)
+
+
 def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, (PublicError, GraphQLError))
+
+
+def error_code(error: GraphQLError) -> str:
+    """The code a caller sees for an error (INTERNAL for what is masked as "Unexpected error.")."""
+    original = error.original_error
+    if isinstance(original, PublicError):
+        return original.extensions["code"]
+    if database_unavailable(original):
+        return "UNAVAILABLE"
+    if should_mask(error):
+        return "INTERNAL"
+    code = (error.extensions or {}).get("code")
+    return code if isinstance(code, str) else "INVALID"  # the document did not parse or validate
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Hides unexpected errors behind "Unexpected error."; an unreachable database is said so, as UNAVAILABLE,
+    so clients know to retry rather than report a bug."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if database_unavailable(error.original_error):
+            return GraphQLError(DATABASE_UNAVAILABLE, nodes=error.nodes, source=error.source,
+                                positions=error.positions, path=error.path, extensions={"code": "UNAVAILABLE"})
+        return super().anonymise_error(error)
 
 
 @strawberry.interface(description="What every expected failure of a mutation has.")

@@ -17,6 +17,7 @@ import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from api.metrics import Metrics
 from api.notifications.channels import DeliveryError, MailFolder, SmsFile, SmsGateway, SmtpMailer, WebhookSender
 from api.notifications.links import Links
 from api.notifications.render import Renderer, message_for, webhook_body
@@ -30,8 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    def __init__(self, db: AsyncDatabase, settings: Settings, *, links: Links, hub: EventHub | None = None):
+    def __init__(self, db: AsyncDatabase, settings: Settings, *, links: Links, hub: EventHub | None = None,
+                 metrics: Metrics | None = None):
         self._db = db
+        self._metrics = metrics or Metrics()  # `herald worker` serves no /metrics: counted, never read
         self._settings = settings
         self._hub = hub
         self._poll_s = settings.notify_poll_s
@@ -108,6 +111,7 @@ class Dispatcher:
             await self._record_failure(job, f"internal error: {type(error).__name__}", permanent=False)
         else:
             await outbox.mark_sent(self._db, job=job)
+            self._metrics.notification(channel=job["channel"], state=outbox.SENT)
 
     async def _record_failure(self, job: dict, error: str, *, permanent: bool) -> None:
         attempts = job["attempts"]
@@ -115,6 +119,7 @@ class Dispatcher:
         retry_in = None if final else self._backoff(attempts)
         log.info("job %s (%s) attempt %d failed: %s%s", job["_id"], job["channel"], attempts, error,
                  "" if final else f"; retry in {retry_in:.1f}s")
+        self._metrics.notification(channel=job["channel"], state=outbox.FAILED if final else "RETRY")
         with contextlib.suppress(PyMongoError):
             await outbox.mark_failed_attempt(self._db, job=job, error=error, retry_in_s=retry_in)
 

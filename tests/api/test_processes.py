@@ -32,12 +32,12 @@ def herald(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @asynccontextmanager
-async def serving(env: dict, log: Path):
+async def serving(env: dict, log: Path, *options: str):
     """A `herald serve` process, ready; stopped with SIGTERM on exit."""
     port = free_port()
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), *options], env=env,
+                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
