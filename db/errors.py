@@ -47,3 +47,9 @@ class VersionMismatch(DomainError):
 
 class FeedbackRefused(DomainError):
     pass
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; retrying at once would only make the caller wait.
+
+    Not a PyMongoError on purpose: with_transaction retries those for two minutes."""

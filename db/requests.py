@@ -15,10 +15,11 @@ from bson.errors import InvalidId
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from db.client import find_or_insert, now
-from db.errors import FeedbackRefused, FieldProblem, RequestNotFound, TransitionNotAllowed, ValidationFailed, VersionMismatch
+from db.errors import (DatabaseUnavailable, FeedbackRefused, FieldProblem, RequestNotFound, TransitionNotAllowed,
+                       ValidationFailed, VersionMismatch)
 from db.notifications import queue_jobs
 from db.workflows import find_workflow
 
@@ -309,8 +310,16 @@ async def _current(db: AsyncDatabase, session: AsyncClientSession, request_id: s
 async def _in_transaction(db: AsyncDatabase, write):
     # with_transaction retries the whole callback on a write conflict, so a concurrent
     # change is seen on the retry and checked like any other (VersionMismatch, rules).
+    # It would also retry for two minutes against a database that is down: that failure
+    # leaves the loop at once, and the caller hears "unavailable, try again" in seconds.
+    async def attempt(session: AsyncClientSession):
+        try:
+            return await write(session)
+        except ConnectionFailure as error:
+            raise DatabaseUnavailable(str(error)) from error
+
     async with db.client.start_session() as session:
-        return await session.with_transaction(write)
+        return await session.with_transaction(attempt)
 
 
 async def list_requests(

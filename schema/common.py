@@ -5,7 +5,7 @@ from graphql import GraphQLError
 from pymongo.errors import ConnectionFailure, PyMongoError
 from strawberry.extensions import MaskErrors
 
-from db.errors import FieldProblem
+from db.errors import DatabaseUnavailable, FieldProblem
 
 
 class PublicError(Exception):
@@ -36,7 +36,8 @@ DATABASE_UNAVAILABLE = "the database is unavailable; try again shortly"
 
 def database_unavailable(error: BaseException | None) -> bool:
     """Whether an error means the database could not be reached (down, restarting), not a bad query."""
-    return isinstance(error, ConnectionFailure) or (isinstance(error, PyMongoError) and error.timeout)
+    return isinstance(error, (ConnectionFailure, DatabaseUnavailable)) or (
+        isinstance(error, PyMongoError) and error.timeout)
 
 
 def should_mask(error: GraphQLError) -> bool:
