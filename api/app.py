@@ -9,6 +9,7 @@ from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.fanout import FanOut
 from api.graphql_app import HeraldGraphQL
 from api.health import healthz, readyz
 from api.limits import BodySizeLimit
@@ -16,19 +17,21 @@ from api.message_links import short_link, unsubscribe
 from api.notifications.dispatcher import Dispatcher
 from api.notifications.links import make_links
 from api.settings import Settings, secret_value
+from api.websocket import GraphQLWebSocket
 from db.client import open_database
 from db.tokens import bootstrap_admin_token
 from db.watcher import EventHub
 from db.workflows import WorkflowCache, ensure_default_workflow
+from schema import schema
 
 log = logging.getLogger("herald")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    graphql = HeraldGraphQL(
-        public_url=settings.public_url, graphiql=settings.graphiql, ws_init_timeout_s=settings.ws_init_timeout
-    )
+    graphql = HeraldGraphQL(public_url=settings.public_url, graphiql=settings.graphiql)
+    websocket = GraphQLWebSocket(schema=schema, public_url=settings.public_url, init_timeout_s=settings.ws_init_timeout,
+                                 max_pending_frames=settings.ws_max_pending_frames)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict]:
@@ -41,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.warning("first start: an admin token was written to %s (readable by this user only)", path)
             hub = EventHub(db.request_events)
             await hub.start()
+            websocket.fanout = FanOut(db=db, hub=hub, schema=schema)
+            websocket.fanout.start()
             links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)
             dispatcher = Dispatcher(db, settings, links=links, hub=hub) if settings.dispatcher else None
             if dispatcher:
@@ -49,8 +54,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # Starlette hands this state to every request and WebSocket (request.state).
                 yield {"db": db, "hub": hub, "workflows": WorkflowCache(db), "links": links}
             finally:
+                websocket.close_all()  # 1001: clients reconnect, to another instance if there is one
                 if dispatcher:
                     await dispatcher.stop()
+                await websocket.fanout.stop()
                 await hub.stop()
 
     async def home(request):
@@ -63,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/s/{code}", short_link),
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        WebSocketRoute("/graphql", websocket),
     ]
     return Starlette(routes=routes, lifespan=lifespan,
                      middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)])
