@@ -10,6 +10,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.graphql_app import HeraldGraphQL
 from api.health import healthz, readyz
+from api.portal import portal_routes
 from api.settings import Settings
 from db.client import open_database
 from db.tokens import bootstrap_admin_token
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        *portal_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
