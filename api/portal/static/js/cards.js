@@ -207,7 +207,14 @@ export class RequestCard {
       return [
         h("input", { type: "radio", id, name, value, class: "star-input", checked: model.draft.rating === value,
           "aria-describedby": ids.rating,
-          on: { change: () => { model.draft.rating = value; showCaption(); } } }),
+          on: { change: () => {
+            model.draft.rating = value;
+            showCaption();
+            if (model.errors.rating) {
+              delete model.errors.rating;
+              this.showErrors();
+            }
+          } } }),
         h("label", { for: id, class: "star" },
           h("span", { "aria-hidden": "true" }, "★"),
           h("span", { class: "visually-hidden" }, t.feedback.stars[value - 1])),
