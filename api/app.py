@@ -10,8 +10,11 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.graphql_app import HeraldGraphQL
 from api.health import healthz, readyz
+from api.message_links import short_link, unsubscribe
+from api.notifications.dispatcher import Dispatcher
+from api.notifications.links import make_links
 from api.portal import portal_routes
-from api.settings import Settings
+from api.settings import Settings, secret_value
 from db.client import open_database
 from db.tokens import bootstrap_admin_token
 from db.watcher import EventHub
@@ -37,10 +40,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.warning("first start: an admin token was written to %s (readable by this user only)", path)
             hub = EventHub(db.request_events)
             await hub.start()
+            links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)
+            dispatcher = Dispatcher(db, settings, links=links, hub=hub) if settings.dispatcher else None
+            if dispatcher:
+                await dispatcher.start()
             try:
                 # Starlette hands this state to every request and WebSocket (request.state).
-                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db)}
+                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db), "links": links}
             finally:
+                if dispatcher:
+                    await dispatcher.stop()
                 await hub.stop()
 
     async def home(request):
@@ -51,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/s/{code}", short_link),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *portal_routes(),
     ]

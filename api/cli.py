@@ -48,6 +48,34 @@ def token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _work(settings: Settings) -> None:
+    from api.notifications.dispatcher import Dispatcher
+    from api.notifications.links import make_links
+    from api.settings import secret_value
+    from db.watcher import EventHub
+
+    async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
+                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms) as db:
+        hub = EventHub(db.request_events)  # wakes the dispatcher as soon as an event commits
+        await hub.start()
+        links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)
+        dispatcher = Dispatcher(db, settings, links=links, hub=hub)
+        await dispatcher.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        logging.getLogger("herald").info("notification worker running; SIGTERM or Ctrl+C stops it")
+        await stop.wait()
+        await dispatcher.stop()
+        await hub.stop()
+
+
+def worker(args: argparse.Namespace) -> int:
+    asyncio.run(_work(Settings()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="herald", description="Tells clients where their request stands.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -57,6 +85,10 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve_cmd.set_defaults(handler=serve)
+
+    worker_cmd = commands.add_parser("worker", help="send notifications apart from the API "
+                                                   "(then serve with HERALD_DISPATCHER=false)")
+    worker_cmd.set_defaults(handler=worker)
 
     token_cmd = commands.add_parser("token", help="manage access tokens").add_subparsers(dest="action", required=True)
     create_cmd = token_cmd.add_parser("create", help="create a token; prints it alone on the last line")

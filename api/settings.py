@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,12 +22,36 @@ class Settings(BaseSettings):
     # How long a database call may wait for a server before failing with a clear error.
     db_timeout_ms: int = 5000
 
+    # Signs unsubscribe links and derives link tokens. Unset: one is generated and kept in
+    # the database, so every instance shares it.
+    secret_key: SecretStr | None = None
+
+    # Notifications. Without SMTP_URL mail is written as .eml files under data_dir/mail;
+    # without SMS_GATEWAY_URL SMS are appended to data_dir/sms.jsonl.
+    smtp_url: str | None = Field(default=None, validation_alias="SMTP_URL")
+    mail_from: str = "Herald <herald@localhost>"
+    sms_gateway_url: str | None = Field(default=None, validation_alias="SMS_GATEWAY_URL")
+    sms_gateway_token: SecretStr | None = Field(default=None, validation_alias="SMS_GATEWAY_TOKEN")
+    # Run the notification dispatcher inside `herald serve` (off when `herald worker` runs apart).
+    dispatcher: bool = True
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_retry_base_s: float = Field(default=10.0, gt=0)  # first retry after about this, doubling
+    notify_retry_max_s: float = Field(default=3600.0, gt=0)
+    notify_lease_s: float = Field(default=60.0, gt=0)  # a claimed job is retried if not done by then
+    notify_poll_s: float = Field(default=1.0, gt=0)  # how often an idle dispatcher looks for due retries
+    notify_concurrency: int = Field(default=16, ge=1)
+    notify_timeout_s: float = Field(default=30.0, gt=0)  # one send attempt
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("mongodb_uri")
+    @field_validator("mongodb_uri", "smtp_url", "sms_gateway_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret else None

@@ -46,6 +46,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     "request_events": [IndexModel([("request_id", ASCENDING), ("version", ASCENDING)], unique=True)],
     "clients": [IndexModel([("key", ASCENDING)], unique=True)],
     "tokens": [IndexModel([("role", ASCENDING)])],
+    "notifications": [
+        # state alone: SecantusDB scans the whole collection for the compound (state, due_at).
+        IndexModel([("state", ASCENDING)]),
+        IndexModel([("request_id", ASCENDING), ("event_version", ASCENDING)]),
+    ],
     # Idempotency keys are kept a day, as payment APIs do.
     "idempotency_keys": [IndexModel([("created_at", ASCENDING)], expireAfterSeconds=24 * 3600)],
 }

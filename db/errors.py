@@ -28,8 +28,8 @@ class RequestNotFound(DomainError):
 
 
 class TransitionNotAllowed(DomainError):
-    def __init__(self, workflow, from_status: str, to_status: str):
-        allowed = workflow.allowed_from(from_status)
+    def __init__(self, workflow, from_status: str, to_status: str, role: str | None = None):
+        allowed = workflow.allowed_from(from_status, role)
         allowed_text = ", ".join(f"'{s.key}'" for s in allowed) or "none"
         super().__init__(f"no transition from '{from_status}' to '{to_status}'; allowed: {allowed_text}")
         self.workflow = workflow

@@ -19,7 +19,8 @@ from pymongo.errors import DuplicateKeyError
 
 from db.client import find_or_insert, now
 from db.errors import FeedbackRefused, FieldProblem, RequestNotFound, TransitionNotAllowed, ValidationFailed, VersionMismatch
-from db.workflows import Workflow, find_workflow
+from db.notifications import queue_jobs
+from db.workflows import find_workflow
 
 NUMBER_PREFIX = "REQ-"
 
@@ -98,11 +99,10 @@ async def _next_number(db: AsyncDatabase) -> str:
         await find_or_insert(db.counters, {"_id": "requests"}, {"seq": 0})
 
 
-async def _client_id(db: AsyncDatabase, client: ClientInfo) -> ObjectId:
-    """The id that ties together the requests of one person (by email, else by phone)."""
+async def _find_client(db: AsyncDatabase, client: ClientInfo) -> dict:
+    """The record that ties together the requests of one person (by email, else by phone)."""
     key = f"email:{client.email.lower()}" if client.email else f"phone:{client.phone}"
-    doc = await find_or_insert(db.clients, {"key": key}, {"key": key, "created_at": now()})
-    return doc["_id"]
+    return await find_or_insert(db.clients, {"key": key}, {"key": key, "unsubscribed": [], "created_at": now()})
 
 
 async def _existing_for_key(db: AsyncDatabase, key_id: dict, fingerprint: str) -> dict | None:
@@ -131,7 +131,10 @@ async def create_request(
         return existing, False
 
     moment = now()
-    client = asdict(new.client) | {"id": await _client_id(db, new.client), "channels": list(new.client.channels)}
+    person = await _find_client(db, new.client)
+    # Whoever creates the request cannot sign the client up again for what they unsubscribed from.
+    channels = [ch for ch in new.client.channels if ch not in person.get("unsubscribed", [])]
+    client = asdict(new.client) | {"id": person["_id"], "channels": channels}
     doc = {
         "_id": ObjectId(),
         "number": await _next_number(db),
@@ -154,6 +157,7 @@ async def create_request(
     async def write(session: AsyncClientSession) -> None:
         await db.requests.insert_one(doc, session=session)
         await db.request_events.insert_one(event, session=session)
+        await queue_jobs(db, session, event=event, notify_client=True)
         if key_id:
             await db.idempotency_keys.insert_one(
                 {"_id": key_id, "request_id": doc["_id"], "fingerprint": new.fingerprint(), "created_at": moment},
@@ -192,13 +196,13 @@ async def transition_request(
         if expected_version is not None and doc["version"] != expected_version:
             raise VersionMismatch(expected_version, doc["version"])
         workflow = await find_workflow(db, key=doc["workflow"], session=session)
-        if not workflow.can_move(doc["status"], to):
-            raise TransitionNotAllowed(workflow, doc["status"], to)
+        if not workflow.can_move(doc["status"], to, actor.role):
+            raise TransitionNotAllowed(workflow, doc["status"], to, actor.role)
         changes = {"status": to, "version": doc["version"] + 1, "updated_at": now()}
         if workflow.status(to).terminal:
             changes["closures"] = doc.get("closures", 0) + 1
         return await _apply(db, session, doc, changes, type_="STATUS_CHANGED", actor=actor, comment=comment,
-                            extra={"notify_client": notify_client})
+                            notify_client=notify_client and workflow.notifies_client(doc["status"], to))
 
     return await _in_transaction(db, write)
 
@@ -232,14 +236,17 @@ async def leave_feedback(
 
 
 async def _apply(db, session, doc: dict, changes: dict, *, type_: str, actor: Actor, comment: str | None,
-                 extra: dict | None = None) -> tuple[dict, dict]:
+                 extra: dict | None = None, notify_client: bool = True) -> tuple[dict, dict]:
+    """Writes a change with its event and the messages it causes; the caller's transaction holds them together."""
     result = await db.requests.update_one({"_id": doc["_id"], "version": doc["version"]}, {"$set": changes},
                                           session=session)
     if result.matched_count != 1:  # cannot happen inside a transaction; kept as a guard
         raise VersionMismatch(doc["version"], doc["version"] + 1)
     updated = doc | changes
-    event = _event(updated, type_=type_, from_status=doc["status"], comment=comment, actor=actor, extra=extra)
+    event = _event(updated, type_=type_, from_status=doc["status"], comment=comment, actor=actor,
+                   extra={"notify_client": notify_client, **(extra or {})})
     await db.request_events.insert_one(event, session=session)
+    await queue_jobs(db, session, event=event, notify_client=notify_client)
     return updated, event
 
 
@@ -307,4 +314,18 @@ async def set_client_preferences(
         changes["client.locale"] = locale
     if changes:
         await db.requests.update_many(visible, {"$set": changes})
-    return await db.requests.find(visible).sort("_id", DESCENDING).to_list()
+    docs = await db.requests.find(visible).sort("_id", DESCENDING).to_list()
+    if channels:  # choosing a channel again undoes an unsubscribe from it
+        client_ids = list({doc["client"]["id"] for doc in docs})
+        await db.clients.update_many({"_id": {"$in": client_ids}}, {"$pullAll": {"unsubscribed": channels}})
+    return docs
+
+
+async def unsubscribe_client(db: AsyncDatabase, *, client_id: ObjectId, channel: str) -> int:
+    """Stops messages on one channel to one person, on every request of theirs, now and later.
+
+    Returns how many requests it changed.
+    """
+    await db.clients.update_one({"_id": client_id}, {"$addToSet": {"unsubscribed": channel}})
+    result = await db.requests.update_many({"client.id": client_id}, {"$pull": {"client.channels": channel}})
+    return result.modified_count

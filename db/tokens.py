@@ -4,13 +4,14 @@ import hashlib
 import logging
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from db.client import now
+from db.client import find_or_insert, now
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _token_doc(token: str, *, role: str, name: str, client_id: ObjectId | None, request_ids: list[ObjectId] | None,
+               locale: str | None, expires_at: datetime | None) -> dict:
+    if role not in ROLES:
+        raise ValueError(f"unknown role '{role}'; one of: {', '.join(ROLES)}")
+    doc = {"_id": hash_token(token), "role": role, "name": name, "created_at": now(), "expires_at": expires_at}
+    if client_id is not None:
+        doc |= {"client_id": client_id, "request_ids": request_ids, "locale": locale}
+    return doc
+
+
 async def create_token(
     db: AsyncDatabase,
     *,
@@ -30,16 +41,27 @@ async def create_token(
     client_id: ObjectId | None = None,
     request_ids: list[ObjectId] | None = None,
     locale: str | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
     """Stores a new token and returns it in clear, the only time it exists so."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role '{role}'; one of: {', '.join(ROLES)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    doc = {"_id": hash_token(token), "role": role, "name": name, "created_at": now()}
-    if client_id is not None:
-        doc |= {"client_id": client_id, "request_ids": request_ids, "locale": locale}
-    await db.tokens.insert_one(doc)
+    await db.tokens.insert_one(_token_doc(token, role=role, name=name, client_id=client_id, request_ids=request_ids,
+                                          locale=locale, expires_at=expires_at))
     return token
+
+
+async def store_client_token(db: AsyncDatabase, *, token: str, name: str, client_id: ObjectId,
+                             request_ids: list[ObjectId] | None, locale: str, expires_at: datetime) -> None:
+    """Stores (once) a client token derived elsewhere, such as the one in a message's link."""
+    doc = _token_doc(token, role="client", name=name, client_id=client_id, request_ids=request_ids, locale=locale,
+                     expires_at=expires_at)
+    await find_or_insert(db.tokens, {"_id": doc["_id"]}, {k: v for k, v in doc.items() if k != "_id"})
+
+
+async def shared_secret(db: AsyncDatabase) -> bytes:
+    """A random secret every instance on this database shares (when HERALD_SECRET_KEY is unset)."""
+    doc = await find_or_insert(db.meta, {"_id": "secret_key"}, {"value": secrets.token_hex(32), "created_at": now()})
+    return bytes.fromhex(doc["value"])
 
 
 async def find_token(db: AsyncDatabase, *, token: str) -> dict | None:

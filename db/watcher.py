@@ -62,6 +62,8 @@ class EventHub:
         self._buffer_limit = buffer_limit
         self._by_request: dict[ObjectId, set[Subscription]] = {}
         self._firehose: set[Subscription] = set()
+        # Called with every event, e.g. to wake the notification dispatcher.
+        self.listeners: set = set()
         self._task: asyncio.Task | None = None
         self._resume_token: dict | None = None
         self._retry_delay = 0.1
@@ -89,6 +91,8 @@ class EventHub:
             subscription.push(event)
         for subscription in self._firehose:
             subscription.push(event)
+        for listener in self.listeners:
+            listener(event)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="herald-event-watcher")

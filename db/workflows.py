@@ -4,10 +4,20 @@ import time
 from dataclasses import dataclass, field
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from db.errors import FieldProblem, ValidationFailed
 
 DEFAULT_WORKFLOW_KEY = "default"
 LOCALES = ("ru", "en")
 DEFAULT_LOCALE = "ru"
+
+
+STAFF_ROLES = ("staff", "admin")
+
+
+def _localised(texts: dict[str, str], locale: str) -> str | None:
+    return texts.get(locale) or texts.get(DEFAULT_LOCALE) or None
 
 
 @dataclass(frozen=True)
@@ -15,9 +25,39 @@ class StatusDef:
     key: str
     labels: dict[str, str]
     terminal: bool = False
+    # What clients see, when it differs from the staff label: several internal statuses
+    # can share one client label, and moving between them does not notify the client.
+    client_labels: dict[str, str] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)  # shown to the client
+    notify_client: bool = True  # whether entering this status messages the client
+    messages: dict[str, str] = field(default_factory=dict)  # per-locale override of the message text
 
     def label(self, locale: str) -> str:
-        return self.labels.get(locale) or self.labels.get(DEFAULT_LOCALE) or self.key
+        return _localised(self.labels, locale) or self.key
+
+    def client_label(self, locale: str) -> str:
+        return _localised(self.client_labels, locale) or self.label(locale)
+
+    def description(self, locale: str) -> str | None:
+        return _localised(self.descriptions, locale)
+
+    def to_doc(self) -> dict:
+        return {"key": self.key, "labels": self.labels, "terminal": self.terminal,
+                "client_labels": self.client_labels, "descriptions": self.descriptions,
+                "notify_client": self.notify_client, "messages": self.messages}
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "StatusDef":
+        return cls(key=doc["key"], labels=doc["labels"], terminal=doc.get("terminal", False),
+                   client_labels=doc.get("client_labels") or {}, descriptions=doc.get("descriptions") or {},
+                   notify_client=doc.get("notify_client", True), messages=doc.get("messages") or {})
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    from_: str
+    to: str
+    roles: tuple[str, ...] = STAFF_ROLES  # who may take it
 
 
 @dataclass(frozen=True)
@@ -26,14 +66,14 @@ class Workflow:
     names: dict[str, str]
     initial: str
     statuses: tuple[StatusDef, ...]
-    transitions: tuple[tuple[str, str], ...]
+    transitions: tuple[TransitionDef, ...]
     _by_key: dict[str, StatusDef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_key", {s.key: s for s in self.statuses})
 
     def name(self, locale: str) -> str:
-        return self.names.get(locale) or self.names.get(DEFAULT_LOCALE) or self.key
+        return _localised(self.names, locale) or self.key
 
     def has_status(self, key: str) -> bool:
         return key in self._by_key
@@ -42,19 +82,25 @@ class Workflow:
         # A status no longer defined still shows, under its key, rather than failing.
         return self._by_key.get(key) or StatusDef(key=key, labels={})
 
-    def allowed_from(self, key: str) -> list[StatusDef]:
-        return [self.status(to) for frm, to in self.transitions if frm == key]
+    def allowed_from(self, key: str, role: str | None = None) -> list[StatusDef]:
+        """The statuses reachable in one move from `key`, by `role` when given."""
+        return [self.status(t.to) for t in self.transitions if t.from_ == key and (role is None or role in t.roles)]
 
-    def can_move(self, from_key: str, to_key: str) -> bool:
-        return (from_key, to_key) in self.transitions
+    def can_move(self, from_key: str, to_key: str, role: str | None = None) -> bool:
+        return any(self.status(to_key).key == s.key for s in self.allowed_from(from_key, role))
+
+    def notifies_client(self, from_key: str, to_key: str) -> bool:
+        """Entering to_key tells the client, unless the status says not to or the client sees no change."""
+        before, after = self.status(from_key), self.status(to_key)
+        return after.notify_client and any(before.client_label(l) != after.client_label(l) for l in LOCALES)
 
     def to_doc(self) -> dict:
         return {
             "_id": self.key,
             "names": self.names,
             "initial": self.initial,
-            "statuses": [{"key": s.key, "labels": s.labels, "terminal": s.terminal} for s in self.statuses],
-            "transitions": [{"from": frm, "to": to} for frm, to in self.transitions],
+            "statuses": [s.to_doc() for s in self.statuses],
+            "transitions": [{"from": t.from_, "to": t.to, "roles": list(t.roles)} for t in self.transitions],
         }
 
     @classmethod
@@ -63,8 +109,9 @@ class Workflow:
             key=doc["_id"],
             names=doc["names"],
             initial=doc["initial"],
-            statuses=tuple(StatusDef(s["key"], s["labels"], s.get("terminal", False)) for s in doc["statuses"]),
-            transitions=tuple((t["from"], t["to"]) for t in doc["transitions"]),
+            statuses=tuple(StatusDef.from_doc(s) for s in doc["statuses"]),
+            transitions=tuple(TransitionDef(t["from"], t["to"], tuple(t.get("roles") or STAFF_ROLES))
+                              for t in doc["transitions"]),
         )
 
 
@@ -79,11 +126,12 @@ DEFAULT_WORKFLOW = Workflow(
         StatusDef("closed", {"ru": "Закрыто", "en": "Closed"}, terminal=True),
     ),
     transitions=(
-        ("received", "in_progress"),
-        ("in_progress", "completing"),
-        ("completing", "closed"),
-        ("completing", "in_progress"),  # rework
-        ("received", "closed"),  # duplicate or spam
+        TransitionDef("received", "in_progress"),
+        TransitionDef("in_progress", "completing"),
+        TransitionDef("completing", "closed"),
+        TransitionDef("completing", "in_progress"),  # rework
+        TransitionDef("received", "closed"),  # duplicate or spam
+        TransitionDef("closed", "in_progress"),  # reopen
     ),
 )
 
@@ -100,11 +148,38 @@ async def find_workflow(db: AsyncDatabase, *, key: str, session=None) -> Workflo
     return Workflow.from_doc(doc) if doc else None
 
 
+async def list_workflows(db: AsyncDatabase) -> list[Workflow]:
+    return [Workflow.from_doc(doc) for doc in await db.workflows.find().sort("_id", 1).to_list()]
+
+
+async def save_workflow(db: AsyncDatabase, *, workflow: Workflow, create: bool) -> None:
+    """Stores a new workflow, or replaces one, never leaving a request in a status that is gone."""
+    if create:
+        try:
+            await db.workflows.insert_one(workflow.to_doc())
+        except DuplicateKeyError:
+            raise ValidationFailed([FieldProblem("key", f"a workflow '{workflow.key}' exists already")]) from None
+        return
+    current = await find_workflow(db, key=workflow.key)
+    if current is None:
+        raise ValidationFailed([FieldProblem("key", f"no workflow with key '{workflow.key}'")])
+    removed = [s.key for s in current.statuses if not workflow.has_status(s.key)]
+    in_use = await db.requests.distinct("status", {"workflow": workflow.key, "status": {"$in": removed}}) if removed else []
+    if in_use:
+        raise ValidationFailed([FieldProblem(
+            "statuses", f"requests are still in {', '.join(repr(k) for k in sorted(in_use))}: move them first")])
+    await db.workflows.replace_one({"_id": workflow.key}, workflow.to_doc())
+
+
 class WorkflowCache:
     """Workflows by key for display (labels, allowed transitions), re-read after a few seconds.
 
     Rules are never checked against it: a transition reads its workflow inside its transaction.
     """
+
+    def forget(self, key: str) -> None:
+        """Drops a cached workflow this process just changed."""
+        self._entries.pop(key, None)
 
     def __init__(self, db: AsyncDatabase, ttl_s: float = 5.0):
         self._db = db

@@ -11,10 +11,11 @@ from schema.preferences import PreferencesMutation
 from schema.requests.mutations import RequestMutation
 from schema.requests.queries import RequestQuery
 from schema.requests.subscriptions import RequestSubscription
-from schema.workflows import WorkflowQuery
+from schema.webhooks import WebhookMutation, WebhookQuery
+from schema.workflows import WorkflowMutation, WorkflowQuery
 
-Query = merge_types("Query", (RequestQuery, WorkflowQuery, AuthQuery))
-Mutation = merge_types("Mutation", (RequestMutation, FeedbackMutation, PreferencesMutation))
+Query = merge_types("Query", (RequestQuery, WorkflowQuery, AuthQuery, WebhookQuery))
+Mutation = merge_types("Mutation", (RequestMutation, FeedbackMutation, PreferencesMutation, WebhookMutation, WorkflowMutation))
 Subscription = merge_types("Subscription", (RequestSubscription,))
 
 schema = strawberry.Schema(

@@ -62,5 +62,5 @@ class NotFound(Error):
     id: strawberry.ID
 
     @classmethod
-    def of(cls, request_id: str) -> "NotFound":
-        return cls(message=f"no request with id '{request_id}'", id=strawberry.ID(request_id))
+    def of(cls, id_: str, what: str = "request") -> "NotFound":
+        return cls(message=f"no {what} with id '{id_}'", id=strawberry.ID(id_))

@@ -141,11 +141,10 @@ class RequestMutation:
             return VersionConflict(message=error.message, expected_version=error.expected,
                                    actual_version=error.actual)
         except TransitionNotAllowed as error:
-            locale = viewer.locale
             return InvalidTransition(
                 message=error.message,
-                from_=Status.of(error.workflow.status(error.from_status), locale),
+                from_=Status.seen_by(viewer, error.workflow.status(error.from_status)),
                 to=error.to_status,
-                allowed=[Status.of(s, locale) for s in error.allowed],
+                allowed=[Status.seen_by(viewer, s) for s in error.allowed],
             )
         return TransitionRequestSuccess(request=Request.from_doc(doc), event=RequestEvent.from_doc(event))

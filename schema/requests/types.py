@@ -5,6 +5,8 @@ from datetime import datetime
 import strawberry
 
 from db.events import list_events
+from db.notifications import CONTACT_OF_CHANNEL as CLIENT_CHANNELS
+from db.notifications import notifications_of
 from db.workflows import StatusDef
 from schema.context import Info
 from schema.notifications import Notification, NotificationChannel
@@ -15,7 +17,7 @@ async def _status(info: Info, doc: dict, key: str) -> Status:
     """A status of the request's workflow, labelled for the caller."""
     workflow = await info.context.workflows.get(doc["workflow"])
     definition = workflow.status(key) if workflow else StatusDef(key=key, labels={})
-    return Status.of(definition, info.context.viewer.label_locale(doc))
+    return Status.seen_by(info.context.viewer, definition, doc)
 
 
 @strawberry.type(description="The person the request is for. Email and phone as stored (normalised).")
@@ -105,13 +107,13 @@ class Request:
 
     @strawberry.field(description="The statuses the caller may move the request to now.")
     async def allowed_transitions(self, info: Info) -> list[Status]:
-        if not info.context.viewer.is_staff:
+        viewer = info.context.viewer
+        if not viewer.is_staff:
             return []
         workflow = await info.context.workflows.get(self.doc["workflow"])
         if workflow is None:
             return []
-        locale = info.context.viewer.label_locale(self.doc)
-        return [Status.of(s, locale) for s in workflow.allowed_from(self.doc["status"])]
+        return [Status.seen_by(viewer, s, self.doc) for s in workflow.allowed_from(self.doc["status"], viewer.role)]
 
     @strawberry.field(description="What usually comes next: the first move the workflow lists from here; "
                       "null in a terminal status.")
@@ -120,22 +122,24 @@ class Request:
         if workflow is None or workflow.status(self.doc["status"]).terminal:
             return None
         following = workflow.allowed_from(self.doc["status"])
-        return Status.of(following[0], info.context.viewer.label_locale(self.doc)) if following else None
+        return Status.seen_by(info.context.viewer, following[0], self.doc) if following else None
 
     @strawberry.field(description="The workflow this request follows, labelled for the caller.")
     async def workflow(self, info: Info) -> Workflow | None:
         workflow = await info.context.workflows.get(self.doc["workflow"])
-        return Workflow.of(workflow, info.context.viewer.label_locale(self.doc)) if workflow else None
+        return Workflow.seen_by(info.context.viewer, workflow, self.doc) if workflow else None
 
     @strawberry.field(description="Every change, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:
         events = await list_events(info.context.db, request_id=self.doc["_id"])
         return [RequestEvent.from_doc(e) for e in events]
 
-    @strawberry.field(description="Messages sent about this request and their delivery status.")
+    @strawberry.field(description="Messages sent about this request and their delivery status "
+                      "(clients see those sent to them, staff webhooks too).")
     async def notifications(self, info: Info) -> list[Notification]:
-        cursor = info.context.db.notifications.find({"request_id": self.doc["_id"]}).sort("event_version", 1)
-        return [Notification.from_doc(doc) for doc in await cursor.to_list()]
+        channels = None if info.context.viewer.role != "client" else list(CLIENT_CHANNELS)
+        docs = await notifications_of(info.context.db, request_id=self.doc["_id"], channels=channels)
+        return [Notification.from_doc(doc) for doc in docs]
 
     @classmethod
     def from_doc(cls, doc: dict) -> "Request":

@@ -33,7 +33,7 @@ async def test_full_default_lifecycle(herald, tokens):
 
     read = (await herald.data(HISTORY, {"id": request["id"]}, tokens["staff"]))["request"]
     assert read["status"] == {"key": "closed", "label": "Закрыто", "terminal": True}
-    assert read["allowedTransitions"] == []
+    assert read["allowedTransitions"] == [{"key": "in_progress"}]  # staff may reopen
     assert [(e["version"], e["type"], e["from"] and e["from"]["key"], e["to"]["key"]) for e in read["history"]] == [
         (1, "CREATED", None, "received"),
         (2, "STATUS_CHANGED", "received", "in_progress"),

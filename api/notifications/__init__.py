@@ -1,0 +1,1 @@
+"""Telling clients: rendering messages, the channels that carry them, and the dispatcher."""
