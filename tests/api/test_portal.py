@@ -63,7 +63,6 @@ async def test_the_portal_shows_the_request_and_follows_it_live(herald, tokens, 
     await expect(card.locator(".next")).to_have_text("В обработке")
     await expect(card.locator(".updated")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
     await expect(card.locator(".contact-none")).to_be_visible()
-    await expect(card.locator(".messages-body")).to_have_text("Пока мы ничего не отправляли по этой заявке.")
     assert await versions(card) == [1]
 
     await page.evaluate("window.stillTheSamePage = true")
@@ -353,23 +352,31 @@ async def test_only_channels_with_contact_details_are_offered(herald, tokens, pa
     assert await boxes.get_attribute("value") == "EMAIL"
 
 
-async def test_the_delivery_status_of_messages_shows(herald, tokens, db, page):
-    created = await create_request(herald, tokens["integration"])
-    request_id = ObjectId(created["request"]["id"])
-    # What the notification outbox records (its dispatcher is another issue's work).
-    await db.notifications.insert_many([
-        {"request_id": request_id, "event_version": 1, "channel": "EMAIL", "state": "SENT", "attempts": 1},
-        {"request_id": request_id, "event_version": 1, "channel": "SMS", "state": "FAILED", "attempts": 5,
-         "last_error": "gateway said 503"},
-    ])
-    card = await open_portal(page, herald, created)
-    messages = card.locator("details.messages")
-    await messages.locator("summary").click()
-    await expect(messages.locator("summary")).to_have_text("Сообщения о заявке (2)")
-    await expect(messages.locator(".delivery")).to_have_text([
-        "Эл. почтаотправленоо событии «Заявка получена»",
-        "SMSне удалось доставитьо событии «Заявка получена»попыток: 5",
-    ])
+async def test_the_delivery_status_of_messages_shows(settings, db, page):
+    # Mail goes to .eml files; the SMS gateway is down and one attempt is all there is.
+    served = await Instance.start(settings.model_copy(update={
+        "sms_gateway_url": "http://127.0.0.1:9/send", "notify_max_attempts": 1}))
+    try:
+        integration = await create_token(db, role="integration", name="Form")
+        staff = await create_token(db, role="staff", name="Olga")
+        created = await create_request(served.herald, integration,
+                                       client={"name": "Анна", "email": "anna@example.ru", "phone": "+79123456789"})
+        card = await open_portal(page, served.herald, created)
+        messages = card.locator("details.messages")
+        await messages.locator("summary").click()
+        await expect(messages.locator("summary")).to_have_text("Сообщения о заявке (2)")
+        groups = messages.locator(".delivery-group")
+        await expect(groups.locator(".delivery-about")).to_have_text(["Заявка получена"])
+        await expect(groups.locator(".delivery")).to_have_text([
+            "Эл. почта: отправлено", "SMS: не удалось доставить (попыток: 1)"], timeout=10_000)
+        # Messages about a new event show up as they are sent.
+        await transition(served.herald, staff, created["request"]["id"], "in_progress")
+        await expect(groups.locator(".delivery-about")).to_have_text(["Заявка получена", "В обработке"],
+                                                                     timeout=10_000)
+        await expect(groups.nth(1).locator(".delivery")).to_have_text([
+            "Эл. почта: отправлено", "SMS: не удалось доставить (попыток: 1)"], timeout=10_000)
+    finally:
+        await served.stop()
 
 
 async def test_the_portal_is_served_with_a_strict_policy(herald):
@@ -426,9 +433,59 @@ async def test_a_phone_screen(herald, tokens, browser, artifacts):
         page = await context.new_page()
         card = await open_portal(page, herald, created)
         await expect(card.locator("form.feedback-form")).to_be_visible()
+        await card.locator("details.messages summary").click()
+        await expect(card.locator(".delivery-state").first).to_have_text("отправлено", timeout=10_000)
         # Nothing is wider than the screen: no sideways scrolling.
         assert await page.evaluate("document.documentElement.scrollWidth") <= 360
         await page.screenshot(path=artifacts / "portal-360.png", full_page=True, animations="disabled")
     finally:
         await context.close()
     assert (artifacts / "portal-360.png").stat().st_size > 10_000
+
+
+async def test_the_closing_message_link_goes_to_the_feedback_form(herald, tokens, page):
+    created = await closed_request(herald, tokens)
+    await page.goto(portal_url(herald, created) + "&feedback=1")  # what the closing message links to
+    await expect(page.locator(".feedback-form .feedback-title")).to_be_focused()
+    assert page.url == f"{herald.base_url}/portal"
+
+
+SITE_WORKFLOW = {
+    "key": "site", "name": {"ru": "Сайт", "en": "Website"}, "initial": "new",
+    "statuses": [
+        {"key": "new", "label": {"ru": "Новая", "en": "New"}},
+        {"key": "design", "label": {"ru": "Дизайн", "en": "Design"},
+         "clientLabel": {"ru": "В работе", "en": "In progress"},
+         "description": {"ru": "Мы делаем ваш сайт.", "en": "We are building your site."}},
+        {"key": "development", "label": {"ru": "Разработка", "en": "Development"},
+         "clientLabel": {"ru": "В работе", "en": "In progress"},
+         "description": {"ru": "Мы делаем ваш сайт.", "en": "We are building your site."}},
+        {"key": "review", "label": {"ru": "Проверка", "en": "Review"}},
+        {"key": "done", "label": {"ru": "Готово", "en": "Done"}, "terminal": True},
+    ],
+    "transitions": [{"from": "new", "to": "design"}, {"from": "design", "to": "development"},
+                    {"from": "development", "to": "review"}, {"from": "review", "to": "done"}],
+}
+CREATE_WORKFLOW = """
+mutation Create($input: WorkflowInput!) { createWorkflow(input: $input) { __typename } }
+"""
+
+
+async def test_statuses_that_look_alike_to_the_client_show_as_one(herald, tokens, page):
+    made = await herald.data(CREATE_WORKFLOW, {"input": SITE_WORKFLOW}, tokens["admin"])
+    assert made["createWorkflow"]["__typename"] == "WorkflowSuccess"
+    created = await create_request(herald, tokens["integration"], workflow="site")
+    request_id = created["request"]["id"]
+    card = await open_portal(page, herald, created)
+    await expect(card.locator(".badge")).to_have_text("Статус: Новая")
+    await expect(card.locator(".next")).to_have_text("В работе")
+
+    await transition(herald, tokens["staff"], request_id, "design")
+    await expect(card.locator(".badge")).to_have_text("Статус: В работе")
+    await expect(card.locator(".status-description")).to_have_text("Мы делаем ваш сайт.")
+    await expect(card.locator(".next")).to_have_text("Проверка")  # not "В работе" again
+    await transition(herald, tokens["staff"], request_id, "development")  # no news for the client
+    await transition(herald, tokens["staff"], request_id, "review", comment="Посмотрите, пожалуйста")
+    await expect(card.locator(".badge")).to_have_text("Статус: Проверка")
+    await expect(card.locator(".event-what")).to_have_text(["Новая", "В работе", "Проверка"])
+    assert await versions(card) == [1, 2, 4]

@@ -41,14 +41,15 @@ export async function graphql(token, query, variables = {}) {
 const CARD = `
   id number title version updatedAt
   client { name email phone locale channels }
-  status { key label terminal }
-  nextStatus { label }
+  status { key label terminal description }
+  nextStatus { key label }
   assignee { name email phone }
   feedback { rating comment at }
 `;
 const HISTORY = "history { version type at comment to { key label terminal } }";
 // History labels are those of each event's moment; the workflow's are in today's language.
-const LABELS = "workflow { statuses { key label } }";
+// Its transitions let the page skip statuses that look the same to the client.
+const LABELS = "workflow { statuses { key label } transitions { from { key } to { key } } }";
 const NOTIFICATIONS = "notifications { channel state attempts lastError eventVersion }";
 
 export const REQUESTS = `

@@ -9,7 +9,7 @@ export function newModel(request) {
   const { history = [], notifications = [], workflow, ...card } = request;
   return {
     request: card,
-    labels: statusLabels(workflow),
+    workflow: workflowOf(workflow),
     version: card.version,
     // A transition may land between reading the request and its history: the subscription
     // (from `version`) brings it, so it is left out here rather than shown twice.
@@ -26,7 +26,7 @@ export function newModel(request) {
 /** Takes a request read after the model's: fresh labels, and history when it is complete. */
 export function applyFullRequest(model, request) {
   const { history, notifications, workflow, ...card } = request;
-  if (workflow) model.labels = statusLabels(workflow);
+  if (workflow) model.workflow = workflowOf(workflow);
   if (card.version < model.version) return;
   model.request = card;
   model.version = card.version;
@@ -34,15 +34,57 @@ export function applyFullRequest(model, request) {
   if (notifications) model.notifications = notifications;
 }
 
-function statusLabels(workflow) {
-  return new Map((workflow?.statuses || []).map((s) => [s.key, s.label]));
+/** Labels by status key (in the page's language) and the first move the workflow lists from each. */
+function workflowOf(workflow) {
+  const firstMove = new Map();
+  for (const { from, to } of workflow?.transitions || []) if (!firstMove.has(from.key)) firstMove.set(from.key, to.key);
+  return { labels: new Map((workflow?.statuses || []).map((s) => [s.key, s.label])), firstMove };
+}
+
+function labelOf(model, status) {
+  return status ? model.workflow.labels.get(status.key) || status.label : null;
 }
 
 /** What a history entry says happened, in the page's language. */
 export function describeEvent(model, t, entry) {
-  const to = entry.to ? model.labels.get(entry.to.key) || entry.to.label : null;
+  const to = labelOf(model, entry.to);
   if (entry.type === "STATUS_CHANGED") return to || entry.type;
   return (t.event[entry.type] || t.event.other)(to);
+}
+
+/**
+ * The history as the client sees it. Several internal statuses can share one client label:
+ * a move between them is no news, so it shows only when it carries a comment.
+ */
+export function visibleHistory(model, t) {
+  const shown = [];
+  let current = null;
+  for (const entry of model.history) {
+    const label = labelOf(model, entry.to);
+    if (entry.type === "STATUS_CHANGED" && label === current) {
+      if (entry.comment) shown.push({ entry, what: t.event.update() });
+    } else {
+      shown.push({ entry, what: describeEvent(model, t, entry) });
+    }
+    if (label) current = label;
+  }
+  return shown;
+}
+
+/** The next status that looks different to the client: nextStatus, or further along its first moves. */
+export function nextLabel(model) {
+  const { status, nextStatus } = model.request;
+  if (status.terminal || !nextStatus) return null;
+  const current = labelOf(model, status);
+  const seen = new Set([status.key]);
+  let key = nextStatus.key;
+  while (key && !seen.has(key)) {
+    const label = model.workflow.labels.get(key) || (key === nextStatus.key ? nextStatus.label : null);
+    if (label && label !== current) return label;
+    seen.add(key);
+    key = model.workflow.firstMove.get(key);
+  }
+  return null;
 }
 
 /** Adds one live event; false when it was already shown. */
@@ -103,9 +145,10 @@ export class RequestCard {
       h("p", { class: "number" }, r.number),
       h("h2", { class: "title", id: this.titleId }, r.title),
       h("p", { class: `badge badge-${badgeKind}`, "data-status": r.status.key },
-        h("span", { class: "visually-hidden" }, `${t.status}: `), r.status.label));
+        h("span", { class: "visually-hidden" }, `${t.status}: `), r.status.label),
+      r.status.description ? h("p", { class: "status-description" }, r.status.description) : null);
 
-    const next = r.status.terminal ? t.nextDone : r.nextStatus ? r.nextStatus.label : t.nextUnknown;
+    const next = r.status.terminal ? t.nextDone : nextLabel(this.model) || t.nextUnknown;
     fill(this.facts,
       fact(t.updated, h("time", { datetime: r.updatedAt, class: "updated" }, formatTime(lang, r.updatedAt))),
       fact(t.next, h("span", { class: "next" }, next)),
@@ -115,8 +158,9 @@ export class RequestCard {
     this.liveNote.textContent = t.liveUnavailable;
 
     this.historyHeading.textContent = t.history;
-    fill(this.historyList, ...this.model.history.map((entry, index) =>
-      this.historyItem(entry, index === this.model.history.length - 1)));
+    const shown = visibleHistory(this.model, t);
+    fill(this.historyList, ...shown.map(({ entry, what }, index) =>
+      this.historyItem(entry, what, index === shown.length - 1)));
 
     this.renderMessages();
     this.renderFeedback(relabel);
@@ -132,8 +176,7 @@ export class RequestCard {
       a.phone ? h("a", { href: `tel:${a.phone.replace(/[^\d+]/g, "")}` }, a.phone) : null);
   }
 
-  historyItem(entry, latest) {
-    const what = describeEvent(this.model, this.t, entry);
+  historyItem(entry, what, latest) {
     return h("li", { class: latest ? "event latest" : "event", "data-version": entry.version },
       h("p", { class: "event-what" }, what),
       h("time", { class: "event-at", datetime: entry.at }, formatTime(this.ctx.lang(), entry.at)),
@@ -148,16 +191,23 @@ export class RequestCard {
       fill(this.messagesBody, h("p", { class: "muted" }, t.messagesNone));
       return;
     }
+    // One line per event, in history order, with the state of each channel's message.
     const byVersion = new Map(this.model.history.map((e) => [e.version, e]));
-    fill(this.messagesBody, h("ul", { class: "deliveries" }, ...items.map((n) => {
-      const event = byVersion.get(n.eventVersion);
-      const about = event ? describeEvent(this.model, t, event) : null;
-      const state = t.delivery[n.state] || n.state.toLowerCase();
-      return h("li", { class: `delivery delivery-${n.state.toLowerCase()}` },
-        h("span", { class: "delivery-channel" }, t.channel[n.channel] || n.channel),
-        h("span", { class: "delivery-state" }, state),
-        about ? h("span", { class: "muted" }, t.about(about)) : null,
-        n.attempts > 1 || n.state === "FAILED" ? h("span", { class: "muted" }, t.attempts(n.attempts)) : null);
+    const groups = new Map();
+    for (const n of items) {
+      if (!groups.has(n.eventVersion)) groups.set(n.eventVersion, []);
+      groups.get(n.eventVersion).push(n);
+    }
+    fill(this.messagesBody, h("ul", { class: "deliveries" }, ...[...groups].map(([version, messages]) => {
+      const event = byVersion.get(version);
+      return h("li", { class: "delivery-group", "data-version": version },
+        h("p", { class: "delivery-about" }, event ? describeEvent(this.model, t, event) : `#${version}`),
+        h("ul", { class: "delivery-list" }, ...messages.map((n) => h("li",
+          { class: `delivery delivery-${n.state.toLowerCase()}` },
+          h("span", { class: "delivery-channel" }, t.channel[n.channel] || n.channel), ": ",
+          h("span", { class: "delivery-state" }, t.delivery[n.state] || n.state.toLowerCase()),
+          n.attempts > 1 || n.state === "FAILED" ? h("span", { class: "muted" }, ` (${t.attempts(n.attempts)})`)
+            : null))));
     })));
   }
 
@@ -228,7 +278,7 @@ export class RequestCard {
       model.sending ? t.feedback.sending : t.feedback.send);
     const form = h("form", { class: "feedback-form", novalidate: true, "aria-labelledby": ids.title,
       on: { submit: (e) => { e.preventDefault(); this.submitFeedback(form); } } },
-      h("h3", { id: ids.title, class: "section-title" }, t.feedback.title),
+      h("h3", { id: ids.title, class: "section-title feedback-title", tabindex: "-1" }, t.feedback.title),
       h("fieldset", { class: "rating" },
         h("legend", {}, t.feedback.rating),
         h("div", { class: "stars" }, ...stars.flat(), caption)),

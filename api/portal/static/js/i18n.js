@@ -32,6 +32,7 @@ const STRINGS = {
       CREATED: (to) => to || "Заявка создана",
       FEEDBACK_LEFT: () => "Получен ваш отзыв",
       ASSIGNED: () => "Назначен ответственный",
+      update: () => "Новости по заявке",
       other: (to) => to || "Изменение",
     },
     messages: "Сообщения о заявке",
@@ -44,7 +45,6 @@ const STRINGS = {
       FAILED: "не удалось доставить",
     },
     attempts: (n) => `попыток: ${n}`,
-    about: (what) => `о событии «${what}»`,
     liveUnavailable: "Живые обновления этой заявки недоступны — обновите страницу позже.",
     announce: {
       status: (number, label) => `Заявка ${number}: новый статус — ${label}`,
@@ -118,6 +118,7 @@ const STRINGS = {
       CREATED: (to) => to || "Request created",
       FEEDBACK_LEFT: () => "Your feedback arrived",
       ASSIGNED: () => "A contact person was assigned",
+      update: () => "News about your request",
       other: (to) => to || "Changed",
     },
     messages: "Messages about this request",
@@ -130,7 +131,6 @@ const STRINGS = {
       FAILED: "could not be delivered",
     },
     attempts: (n) => `${n} attempts`,
-    about: (what) => `about “${what}”`,
     liveUnavailable: "Live updates for this request are unavailable — reload the page later.",
     announce: {
       status: (number, label) => `Request ${number}: new status — ${label}`,

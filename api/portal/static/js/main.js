@@ -27,14 +27,18 @@ const app = {
 const t = () => strings(app.lang);
 const $ = (selector) => document.querySelector(selector);
 
-/** The token of the link (#token=…) moves to sessionStorage and leaves the address bar. */
-function takeToken() {
-  const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+/**
+ * The token of the link (#token=…) moves to sessionStorage and leaves the address bar.
+ * `&feedback=1` (the link of the closing message) asks to go straight to the feedback form.
+ */
+function takeLink() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const fromLink = params.get("token");
   if (fromLink) {
     sessionStorage.setItem(TOKEN_KEY, fromLink);
     history.replaceState(history.state, "", location.pathname + location.search);
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  return { token: sessionStorage.getItem(TOKEN_KEY), toFeedback: params.get("feedback") === "1" };
 }
 
 // -- the frame around the content -------------------------------------------------------------
@@ -131,7 +135,8 @@ function renderRequests({ keepFocus = null } = {}) {
 }
 
 async function start() {
-  app.token = takeToken();
+  const link = takeLink();
+  app.token = link.token;
   renderChrome();
   if (!app.token) {
     showNoToken();
@@ -149,7 +154,19 @@ async function start() {
   app.lang = pickLang(app.client?.locale) || app.lang;
   app.cards = new Map(requests.map((r) => [r.id, new RequestCard(newModel(r), cardContext)]));
   renderRequests();
+  if (link.toFeedback) {
+    const title = $(".feedback-form .feedback-title");
+    if (title) {
+      title.scrollIntoView({ block: "center" });
+      title.focus({ preventScroll: true });
+    }
+  }
   startLive();
+  for (const card of app.cards.values()) if (unsettled(card.model.notifications)) recheckNotifications(card);
+}
+
+function unsettled(notifications) {
+  return notifications.some((n) => n.state === "PENDING" || n.state === "SENDING");
 }
 
 // -- live -----------------------------------------------------------------------------------
@@ -202,17 +219,19 @@ function stopWatching(card) {
 }
 
 function onEvent(card, event) {
+  const before = card.model.request.status.label;
   if (!applyEvent(card.model, event)) return;
   card.model.liveUnavailable = false;
   card.refresh();
   const s = t();
   const { number, status } = card.model.request;
-  if (event.type === "STATUS_CHANGED") {
+  if (status.label !== before) {
     announce(s.announce.status(number, status.label));
     const badge = card.el.querySelector(".badge");
     badge.classList.add("changed");
     badge.addEventListener("animationend", () => badge.classList.remove("changed"), { once: true });
-  } else {
+  } else if (event.type === "STATUS_CHANGED" ? event.comment : event.type !== "FEEDBACK_LEFT") {
+    // A move between statuses that look alike is no news; feedback is the client's own doing.
     announce(s.announce.other(number));
   }
   recheckNotifications(card);
@@ -233,8 +252,7 @@ function recheckNotifications(card) {
       if (!data.request) return;
       card.model.notifications = data.request.notifications;
       card.renderMessages();
-      const unsettled = data.request.notifications.some((n) => n.state === "PENDING" || n.state === "SENDING");
-      if (unsettled && index + 1 < NOTIFICATION_RECHECKS_MS.length) step(index + 1);
+      if (unsettled(data.request.notifications) && index + 1 < NOTIFICATION_RECHECKS_MS.length) step(index + 1);
     }, NOTIFICATION_RECHECKS_MS[index]);
   };
   step(0);
