@@ -27,10 +27,6 @@ async def browser() -> Browser:
         await browser.close()
 
 
-class PageProblems(list):
-    """Console errors and uncaught exceptions of a page; a test that expects none asserts it empty."""
-
-
 @pytest.fixture
 async def browser_context(browser):
     context = await browser.new_context(viewport={"width": 1024, "height": 900}, locale="ru-RU")
@@ -40,8 +36,9 @@ async def browser_context(browser):
 
 @pytest.fixture
 async def page(browser_context) -> Page:
+    """A fresh page; page.problems collects its console errors, uncaught exceptions and dialogs."""
     page = await browser_context.new_page()
-    problems = PageProblems()
+    problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
 

@@ -20,6 +20,7 @@ const app = {
   cards: new Map(), // request id -> RequestCard
   client: null,
   settings: { errors: {}, status: "", draft: null },
+  savesStarted: 0, // only the answer to the latest preferences save is shown
   live: null,
   connection: null,
   view: "loading",
@@ -310,14 +311,16 @@ async function savePreferences(input, form = null) {
     renderRequests({ keepFocus: form ? ".settings-form [aria-invalid=true], .settings-form button[type=submit]"
       : null });
   };
+  const save = ++app.savesStarted;
   let result;
   try {
     result = (await graphql(app.token, UPDATE_PREFERENCES, { input })).updateNotificationPreferences;
   } catch (error) {
     if (error instanceof AuthError) showAuthError();
-    else done({ errors: {}, status: form ? s.failed : "", draft: form ? input : null });
+    else if (save === app.savesStarted) done({ errors: {}, status: form ? s.failed : "", draft: form ? input : null });
     return;
   }
+  if (save !== app.savesStarted) return;
   if (result.__typename === "ValidationError") {
     const errors = {};
     for (const { field, message } of result.fields) errors[field] = s[`${field}Invalid`] || message;
