@@ -5,11 +5,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.graphql_app import HeraldGraphQL
 from api.health import healthz, readyz
+from api.limits import BodySizeLimit
 from api.message_links import short_link, unsubscribe
 from api.notifications.dispatcher import Dispatcher
 from api.notifications.links import make_links
@@ -65,4 +67,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         *portal_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)])

@@ -17,7 +17,7 @@ def bearer_token(authorization: str | None) -> str | None:
     if not authorization or not authorization.strip():
         return None
     scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip() or not token.isascii():
         raise InvalidToken("the Authorization header must be 'Bearer <token>'")
     return token.strip()
 

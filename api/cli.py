@@ -8,6 +8,7 @@ import sys
 
 from api.settings import Settings
 from db.client import open_database
+from db.embedded import running_database
 from db.tokens import ROLES, create_token
 
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
@@ -23,6 +24,12 @@ def serve(args: argparse.Namespace) -> int:
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         settings = settings.model_copy(update={"public_url": f"http://{shown_host}:{args.port}"})
     if settings.mongodb_uri is None:
+        running = running_database(settings.data_dir)
+        if running and running.get("owner") != "cli":
+            print(f"another Herald {running.get('owner', 'process')} (pid {running.get('pid')}) runs the embedded "
+                  f"database in {settings.data_dir}: stop it, give this server its own HERALD_DATA_DIR, or point "
+                  "both at one MongoDB with MONGODB_URI", file=sys.stderr)
+            return 1
         logging.getLogger("herald").info("MONGODB_URI is not set: using the embedded database in %s",
                                          settings.data_dir / "db")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
@@ -30,20 +37,20 @@ def serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=1 << 20, lifespan="on")
+                ws_max_size=settings.max_body_bytes, lifespan="on")
     return 0
 
 
 async def _create_token(role: str, name: str) -> str:
     settings = Settings()
     async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
-                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms) as db:
+                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms, owner="cli") as db:
         return await create_token(db, role=role, name=name)
 
 
 def token_create(args: argparse.Namespace) -> int:
     token = asyncio.run(_create_token(args.role, args.name))
-    print(f"created a {args.role} token for {args.name!r}; it is shown only once:", file=sys.stderr)
+    print(f"created a token for {args.name!r} (role {args.role}); it is shown only once:", file=sys.stderr)
     print(token)
     return 0
 
@@ -55,7 +62,7 @@ async def _work(settings: Settings) -> None:
     from db.watcher import EventHub
 
     async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
-                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms) as db:
+                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms, owner="worker") as db:
         hub = EventHub(db.request_events)  # wakes the dispatcher as soon as an event commits
         await hub.start()
         links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)

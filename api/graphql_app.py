@@ -1,6 +1,9 @@
 """GraphQL over HTTP and WebSocket (graphql-transport-ws), with the caller resolved from its token."""
 
+import json
 from datetime import timedelta
+
+from pymongo.errors import PyMongoError
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -8,12 +11,19 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import InvalidToken, header, resolve_viewer
 from schema import schema
 from schema.access import ANONYMOUS
 from schema.context import Context
+
+
+def error_response(status: int, message: str, code: str, headers: dict | None = None) -> JSONResponse:
+    """An HTTP failure in the shape GraphQL clients read: {"errors": [...]}."""
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status,
+                        headers=headers)
 
 
 class HeraldGraphQL(GraphQL):
@@ -27,23 +37,34 @@ class HeraldGraphQL(GraphQL):
         self.public_url = public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            try:
-                scope["herald.viewer"] = await resolve_viewer(
-                    request.state.db,
-                    authorization=request.headers.get("authorization"),
-                    accept_language=request.headers.get("accept-language"),
-                )
-            except InvalidToken as error:
-                response = JSONResponse(
-                    {"errors": [{"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}]},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            scope["herald.viewer"] = await resolve_viewer(
+                request.state.db,
+                authorization=request.headers.get("authorization"),
+                accept_language=request.headers.get("accept-language"),
+            )
+            response = await self.run(request)
+        except InvalidToken as error:
+            response = error_response(401, str(error), "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"})
+        except HTTPException as error:
+            response = error_response(error.status_code, error.reason, "BAD_REQUEST")
+        except PyMongoError:
+            response = error_response(503, "the database is unavailable; try again shortly", "UNAVAILABLE",
+                                      {"Retry-After": "5"})
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> object:
+        try:
+            parsed = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(400, "the body is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, 'the body must be a JSON object: {"query": "...", "variables": {...}}')
+        return parsed
 
     async def get_context(self, request: Request | WebSocket, response) -> Context:
         state = request.state

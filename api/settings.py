@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # Seconds a WebSocket may stay open without connection_init before it is closed (4408).
     ws_init_timeout: float = 10.0
+    # The largest HTTP request body accepted (413 above it); WebSocket messages have the same cap.
+    max_body_bytes: int = Field(default=1 << 20, gt=0)
     # How long a database call may wait for a server before failing with a clear error.
     db_timeout_ms: int = 5000
 

@@ -16,11 +16,14 @@ from db.embedded import embedded_database
 
 @asynccontextmanager
 async def open_database(
-    *, mongodb_uri: str | None, db_name: str, data_dir: Path, timeout_ms: int = 5000
+    *, mongodb_uri: str | None, db_name: str, data_dir: Path, timeout_ms: int = 5000, owner: str = "server"
 ) -> AsyncIterator[AsyncDatabase]:
-    """Connects to MONGODB_URI, or to the embedded database when it is unset, and ensures indexes."""
+    """Connects to MONGODB_URI, or to the embedded database when it is unset, and ensures indexes.
+
+    owner says who uses the embedded database: a "server", a "worker" or a "cli" command.
+    """
     with ExitStack() as stack:
-        uri = mongodb_uri or stack.enter_context(embedded_database(data_dir))
+        uri = mongodb_uri or stack.enter_context(embedded_database(data_dir, owner=owner))
         client: AsyncMongoClient = AsyncMongoClient(
             uri,
             tz_aware=True,

@@ -31,6 +31,10 @@ class EmbeddedDatabaseError(RuntimeError):
     pass
 
 
+class DatabaseLocked(EmbeddedDatabaseError):
+    """Another process holds the data directory (it is starting its embedded database)."""
+
+
 def uri_for(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
@@ -52,13 +56,14 @@ def answers(uri: str, timeout_ms: int = 500) -> bool:
         client.close()
 
 
-def running_address(data_dir: Path) -> str | None:
-    """The address of an embedded database that another Herald process runs, if it answers."""
+def running_database(data_dir: Path) -> dict | None:
+    """The embedded database another Herald process runs ({uri, pid, owner}), if it answers."""
     try:
-        uri = json.loads((data_dir / ADDRESS_FILE).read_text())["uri"]
-    except (OSError, ValueError, KeyError):
+        record = json.loads((data_dir / ADDRESS_FILE).read_text())
+        uri = record["uri"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return uri if answers(uri) else None
+    return record if answers(uri) else None
 
 
 def _die_with_parent() -> None:
@@ -68,8 +73,9 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedDatabase:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, owner: str = "server"):
         self.data_dir = data_dir
+        self.owner = owner
         self.process: subprocess.Popen | None = None
         self.uri: str | None = None
 
@@ -95,7 +101,8 @@ class EmbeddedDatabase:
                 preexec_fn=_die_with_parent,
             )
         self._wait_until_ready(log_path)
-        (self.data_dir / ADDRESS_FILE).write_text(json.dumps({"uri": self.uri, "pid": self.process.pid}))
+        (self.data_dir / ADDRESS_FILE).write_text(
+            json.dumps({"uri": self.uri, "pid": self.process.pid, "owner": self.owner}))
         log.info("embedded database (SecantusDB) on %s, data in %s", self.uri, storage)
         return self.uri
 
@@ -104,6 +111,9 @@ class EmbeddedDatabase:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = log_path.read_text(errors="replace")[-2000:]
+                self.process = None
+                if "already being managed by another process" in tail[-600:] or "resource busy" in tail[-600:]:
+                    raise DatabaseLocked(str(self.data_dir))
                 raise EmbeddedDatabaseError(f"the embedded database exited at start-up:\n{tail}")
             if answers(self.uri, timeout_ms=250):
                 return
@@ -128,18 +138,39 @@ class EmbeddedDatabase:
 
 
 @contextlib.contextmanager
-def embedded_database(data_dir: Path) -> Iterator[str]:
-    """Yields the URI of the embedded database: the running one, or one started for the block."""
+def embedded_database(data_dir: Path, *, owner: str) -> Iterator[str]:
+    """Yields the URI of the embedded database for the block.
+
+    A server (owner "server") runs its own and refuses to share one with another server:
+    when that one stopped, this one would lose its database. Short-lived commands (owner
+    "cli") and workers use the one running, and start one only when none runs. Whoever
+    finds the directory locked by a process that is just starting waits for it.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    if uri := running_address(data_dir):
-        log.info("using the embedded database another Herald process runs on %s", uri)
-        yield uri
-        return
-    database = EmbeddedDatabase(data_dir)
-    database.start()
-    try:
-        yield database.uri
-    finally:
-        database.stop()
-
-
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        running = running_database(data_dir)
+        if running and owner != "server":
+            log.info("using the embedded database that %s %s runs on %s", running.get("owner", "Herald"),
+                     running.get("pid"), running["uri"])
+            yield running["uri"]
+            return
+        if running and running.get("owner") != "cli":
+            raise EmbeddedDatabaseError(
+                f"another Herald {running.get('owner', 'process')} (pid {running.get('pid')}) runs the embedded "
+                f"database in {data_dir}: stop it, give this server its own HERALD_DATA_DIR, or point both at "
+                "one MongoDB with MONGODB_URI")
+        if not running:
+            database = EmbeddedDatabase(data_dir, owner=owner)
+            try:
+                database.start()
+            except DatabaseLocked:
+                pass  # another process is starting it right now: look again
+            else:
+                try:
+                    yield database.uri
+                finally:
+                    database.stop()
+                return
+        time.sleep(0.2)
+    raise EmbeddedDatabaseError(f"timed out waiting for the embedded database in {data_dir}")

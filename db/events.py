@@ -5,11 +5,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 
 async def list_events(
-    db: AsyncDatabase, *, request_id: ObjectId, after_version: int = 0, before_version: int | None = None
+    db: AsyncDatabase, *, request_id: ObjectId, after_version: int = 0, before_version: int | None = None,
+    public_only: bool = False,
 ) -> list[dict]:
-    """Events of one request, oldest first, with after_version < version < before_version."""
+    """Events of one request, oldest first, with after_version < version < before_version;
+    without internal comments when public_only."""
     versions: dict = {"$gt": after_version}
     if before_version is not None:
         versions["$lt"] = before_version
-    cursor = db.request_events.find({"request_id": request_id, "version": versions}).sort("version", 1)
-    return await cursor.to_list()
+    query: dict = {"request_id": request_id, "version": versions}
+    if public_only:
+        query["public"] = {"$ne": False}
+    return await db.request_events.find(query).sort("version", 1).to_list()
+
+
+def is_public(event: dict) -> bool:
+    """Whether clients see this event: everything but internal comments."""
+    return event.get("public", True) is not False

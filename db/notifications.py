@@ -16,8 +16,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from db.client import now
 
 PENDING, SENDING, SENT, FAILED = "PENDING", "SENDING", "SENT", "FAILED"
-# Events the client is told about; webhooks hear of every event.
-CLIENT_EVENTS = frozenset({"CREATED", "STATUS_CHANGED"})
 CONTACT_OF_CHANNEL = {"EMAIL": "email", "SMS": "phone"}
 
 
@@ -40,12 +38,16 @@ def _job(event: dict, channel: str, recipient: str, moment: datetime, **extra) -
 
 
 async def queue_jobs(db: AsyncDatabase, session: AsyncClientSession, *, event: dict, notify_client: bool) -> None:
-    """Queues the messages one committed event causes, inside the event's transaction."""
+    """Queues the messages one committed event causes, inside the event's transaction.
+
+    notify_client: whether the client is told of this event (the domain decides); webhooks
+    hear of every event.
+    """
     request = event["snapshot"]
     client = request["client"]
     moment = event["at"]
     jobs = []
-    if notify_client and event["type"] in CLIENT_EVENTS:
+    if notify_client:
         for channel in client.get("channels", []):
             if contact := client.get(CONTACT_OF_CHANNEL.get(channel, "")):
                 jobs.append(_job(event, channel, contact, moment, locale=client["locale"], client_id=client["id"]))

@@ -185,16 +185,9 @@ async def transition_request(
     notify_client: bool = True,
 ) -> tuple[dict, dict]:
     """Moves a request to another status of its workflow. Returns the request and its new event."""
-    by_id = parse_request_id(request_id)
-    if by_id is None:
-        raise RequestNotFound(request_id)
 
     async def write(session: AsyncClientSession) -> tuple[dict, dict]:
-        doc = await db.requests.find_one(by_id, session=session)
-        if doc is None:
-            raise RequestNotFound(request_id)
-        if expected_version is not None and doc["version"] != expected_version:
-            raise VersionMismatch(expected_version, doc["version"])
+        doc = await _current(db, session, request_id, expected_version)
         workflow = await find_workflow(db, key=doc["workflow"], session=session)
         if not workflow.can_move(doc["status"], to, actor.role):
             raise TransitionNotAllowed(workflow, doc["status"], to, actor.role)
@@ -211,12 +204,9 @@ async def leave_feedback(
     db: AsyncDatabase, *, request_id: str, rating: int, comment: str | None, actor: Actor, visible: dict
 ) -> dict:
     """Records the client's rating of a closed request: once for each time it was closed."""
-    by_id = parse_request_id(request_id)
-    if by_id is None:
-        raise RequestNotFound(request_id)
 
     async def write(session: AsyncClientSession) -> dict:
-        doc = await db.requests.find_one(restricted(by_id, visible), session=session)
+        doc = await db.requests.find_one(restricted(_by_id(request_id), visible), session=session)
         if doc is None:
             raise RequestNotFound(request_id)
         workflow = await find_workflow(db, key=doc["workflow"], session=session)
@@ -229,14 +219,14 @@ async def leave_feedback(
         feedback = {"rating": rating, "comment": comment, "at": moment, "cycle": cycle}
         changes = {"feedback": feedback, "version": doc["version"] + 1, "updated_at": moment}
         updated, _ = await _apply(db, session, doc, changes, type_="FEEDBACK_LEFT", actor=actor, comment=comment,
-                                  extra={"rating": rating})
+                                  extra={"rating": rating}, notify_client=False)
         return updated
 
     return await _in_transaction(db, write)
 
 
 async def _apply(db, session, doc: dict, changes: dict, *, type_: str, actor: Actor, comment: str | None,
-                 extra: dict | None = None, notify_client: bool = True) -> tuple[dict, dict]:
+                 notify_client: bool, extra: dict | None = None) -> tuple[dict, dict]:
     """Writes a change with its event and the messages it causes; the caller's transaction holds them together."""
     result = await db.requests.update_one({"_id": doc["_id"], "version": doc["version"]}, {"$set": changes},
                                           session=session)
@@ -265,6 +255,55 @@ def _event(doc: dict, *, type_: str, from_status: str | None, comment: str | Non
         "snapshot": doc,
         **(extra or {}),
     }
+
+
+async def assign_request(
+    db: AsyncDatabase, *, request_id: str, assignee: dict | None, actor: Actor, expected_version: int | None = None
+) -> tuple[dict, dict]:
+    """Names the staff member handling a request (None: nobody); the client is told who it is."""
+
+    async def write(session: AsyncClientSession) -> tuple[dict, dict]:
+        doc = await _current(db, session, request_id, expected_version)
+        changes = {"assignee": assignee, "version": doc["version"] + 1, "updated_at": now()}
+        return await _apply(db, session, doc, changes, type_="ASSIGNED" if assignee else "UNASSIGNED", actor=actor,
+                            comment=None, notify_client=assignee is not None)
+
+    return await _in_transaction(db, write)
+
+
+async def add_comment(
+    db: AsyncDatabase, *, request_id: str, body: str, public: bool, actor: Actor, visible: dict
+) -> tuple[dict, dict]:
+    """Adds a comment to a request's history. Internal ones (public=False) clients never see;
+    a public one from staff is sent to the client."""
+
+    async def write(session: AsyncClientSession) -> tuple[dict, dict]:
+        doc = await db.requests.find_one(restricted(_by_id(request_id), visible), session=session)
+        if doc is None:
+            raise RequestNotFound(request_id)
+        changes = {"version": doc["version"] + 1, "updated_at": now()}
+        return await _apply(db, session, doc, changes, type_="COMMENT_ADDED", actor=actor, comment=body,
+                            notify_client=public and actor.role != "client", extra={"public": public})
+
+    return await _in_transaction(db, write)
+
+
+def _by_id(request_id: str) -> dict:
+    by_id = parse_request_id(request_id)
+    if by_id is None:
+        raise RequestNotFound(request_id)
+    return by_id
+
+
+async def _current(db: AsyncDatabase, session: AsyncClientSession, request_id: str,
+                   expected_version: int | None) -> dict:
+    """The request as this transaction sees it, at the version the caller expects."""
+    doc = await db.requests.find_one(_by_id(request_id), session=session)
+    if doc is None:
+        raise RequestNotFound(request_id)
+    if expected_version is not None and doc["version"] != expected_version:
+        raise VersionMismatch(expected_version, doc["version"])
+    return doc
 
 
 async def _in_transaction(db: AsyncDatabase, write):

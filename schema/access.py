@@ -65,7 +65,7 @@ ANONYMOUS = Viewer(role="anonymous", name="")
 def pick_locale(accept_language: str | None) -> str:
     """The first supported language of an Accept-Language header, else the default."""
     for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
+        tag = part.split(";")[0].strip().lower().split("-")[0]
         if tag in LOCALES:
             return tag
     return DEFAULT_LOCALE

@@ -63,4 +63,5 @@ class NotFound(Error):
 
     @classmethod
     def of(cls, id_: str, what: str = "request") -> "NotFound":
-        return cls(message=f"no {what} with id '{id_}'", id=strawberry.ID(id_))
+        shown = id_ if len(id_) <= 100 else id_[:100] + "…"
+        return cls(message=f"no {what} with id '{shown}'", id=strawberry.ID(shown))

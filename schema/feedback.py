@@ -1,10 +1,12 @@
 """The client's feedback on a closed request."""
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from db.errors import FeedbackRefused, RequestNotFound
+from db.feedback import feedback_figures
 from db.requests import leave_feedback
 from schema import validation
 from schema.common import Error, NotFound, ValidationError, forbidden, unauthenticated
@@ -33,6 +35,38 @@ class FeedbackNotAllowed(Error):
 LeaveFeedbackResult = Annotated[
     LeaveFeedbackSuccess | FeedbackNotAllowed | NotFound | ValidationError, strawberry.union("LeaveFeedbackResult")
 ]
+
+
+@strawberry.type
+class RatingCount:
+    rating: int
+    count: int
+
+
+@strawberry.type(description="How clients rated closed requests in a period.")
+class FeedbackStats:
+    count: int = strawberry.field(description="Feedback left in the period.")
+    average: float | None = strawberry.field(description="Mean rating; null without feedback.")
+    distribution: list[RatingCount] = strawberry.field(description="How many of each rating, 1 to 5.")
+    closed: int = strawberry.field(description="Closures in the period (a request closed twice counts twice).")
+    response_rate: float | None = strawberry.field(description="Feedback per closure; null without closures.")
+
+
+@strawberry.type
+class FeedbackQuery:
+    @strawberry.field(description="Staff: feedback figures for [from, to), for one workflow or all.")
+    async def feedback_stats(self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+                             to: datetime | None = None, workflow: str | None = None) -> FeedbackStats:
+        viewer = info.context.viewer
+        if not viewer.is_authenticated:
+            raise unauthenticated()
+        if not viewer.is_staff:
+            raise forbidden("read feedback statistics")
+        figures = await feedback_figures(info.context.db, since=from_, until=to, workflow=workflow)
+        return FeedbackStats(
+            count=figures.count, average=figures.average, closed=figures.closed, response_rate=figures.response_rate,
+            distribution=[RatingCount(rating=r, count=n) for r, n in sorted(figures.distribution.items())],
+        )
 
 
 @strawberry.type

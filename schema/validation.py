@@ -24,6 +24,14 @@ CLIENT_CHANNELS = ("EMAIL", "SMS")
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _EDGES = re.compile(rf"^[\s{_ZERO_WIDTH}]+|[\s{_ZERO_WIDTH}]+$")
+# Characters that look like nothing: fillers and blank patterns outside the "format" category.
+_BLANK_LOOKING = set("\u115f\u1160\u3164\uffa0\u2800\u180e")
+# Direction overrides and isolates make text display as something else ("gpj.exe").
+_DIRECTION_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_SEPARATORS = set("\n\r\u2028\u2029\x85\x0b\x0c")
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*")
 
 
 class Problems(list[FieldProblem]):
@@ -40,9 +48,23 @@ def trimmed(value: str) -> str:
     return _EDGES.sub("", value)
 
 
-def _bad_control(value: str, allow_newlines: bool) -> bool:
-    allowed = "\n\t" if allow_newlines else ""
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+def _looks_empty(value: str) -> bool:
+    """Nothing a reader would see: spaces, format characters, combining marks alone, fillers."""
+    return all(ch.isspace() or ch in _BLANK_LOOKING or unicodedata.category(ch) in ("Cf", "Mn", "Me")
+               for ch in value)
+
+
+def _text_problem(value: str, multiline: bool) -> str | None:
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    if any(ch in _DIRECTION_CONTROLS for ch in value):
+        return "must not contain text direction overrides"
+    if not multiline and any(ch in _LINE_SEPARATORS for ch in value):
+        return "must be a single line"
+    allowed = "\n\t\r" if multiline else "\t"
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        return "must not contain control characters"
+    return None
 
 
 def text(problems: Problems, field: str, value: str | None, *, required: bool, limit: int,
@@ -57,14 +79,14 @@ def text(problems: Problems, field: str, value: str | None, *, required: bool, l
             problems.add(field, "is required")
         return None
     value = trimmed(value)
-    if not value:
+    if _looks_empty(value):
         if required:
             problems.add(field, "must not be empty")
         return None
     if len(value) > limit:
         problems.add(field, f"must be at most {limit} characters (got {len(value)})")
-    elif _bad_control(value, allow_newlines=multiline):
-        problems.add(field, "must not contain control characters" + ("" if multiline else " or line breaks"))
+    elif problem := _text_problem(value, multiline):
+        problems.add(field, problem)
     return value
 
 
@@ -73,13 +95,16 @@ def email(problems: Problems, field: str, value: str | None) -> str | None:
         return None
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as error:
+    except (EmailNotValidError, UnicodeError) as error:
         problems.add(field, f"is not a valid email address: {error}")
         return None
 
 
 def phone(problems: Problems, field: str, value: str | None) -> str | None:
     if value is None or not value.strip():
+        return None
+    if any(ch.isalpha() for ch in value):
+        problems.add(field, "must be digits only (with +, spaces, dashes or brackets); no letters or extensions")
         return None
     try:
         number = phonenumbers.parse(value, PHONE_REGION)
@@ -93,6 +118,9 @@ def phone(problems: Problems, field: str, value: str | None) -> str | None:
 
 def locale(problems: Problems, field: str, value: str | None) -> str:
     if value is None or not value.strip():
+        return DEFAULT_LOCALE
+    if not _LANGUAGE_TAG.fullmatch(value.strip()):
+        problems.add(field, f"must be one of: {', '.join(LOCALES)}")
         return DEFAULT_LOCALE
     tag = value.strip().lower().replace("_", "-").split("-")[0]
     if tag not in LOCALES:
@@ -139,6 +167,7 @@ def new_request(data) -> NewRequest:
     service = text(problems, "service", data.service, required=False, limit=SERVICE_MAX)
     workflow = text(problems, "workflow", data.workflow, required=False, limit=KEY_MAX) or DEFAULT_WORKFLOW_KEY
     client = client_info(problems, data.client)
-    text(problems, "idempotencyKey", data.idempotency_key, required=False, limit=KEY_MAX)
+    if data.idempotency_key is not None:
+        text(problems, "idempotencyKey", data.idempotency_key, required=True, limit=KEY_MAX)
     problems.raise_any()
     return NewRequest(title=title, description=description, service=service, workflow=workflow, client=client)

@@ -5,6 +5,7 @@ against a real mongod (a replica set) instead. Each test gets a database of its 
 """
 
 import asyncio
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ class Herald:
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                        headers=all_headers)
+        # Escaped JSON (ensure_ascii), as browsers send it: lone surrogates can then travel too.
+        body = json.dumps({"query": query, "variables": variables or {}})
+        all_headers["Content-Type"] = "application/json"
+        response = await self.http.post("/graphql", content=body, headers=all_headers)
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -78,6 +78,10 @@ class VersionConflict(Error):
     expected_version: int
     actual_version: int
 
+    @classmethod
+    def of(cls, error: VersionMismatch) -> "VersionConflict":
+        return cls(message=error.message, expected_version=error.expected, actual_version=error.actual)
+
 
 CreateRequestResult = Annotated[CreateRequestSuccess | ValidationError, strawberry.union("CreateRequestResult")]
 TransitionRequestResult = Annotated[
@@ -103,7 +107,8 @@ class RequestMutation:
         try:
             new = validation.new_request(input)
             doc, _ = await requests_db.create_request(
-                db, new=new, actor=actor_of(viewer), idempotency_key=input.idempotency_key
+                db, new=new, actor=actor_of(viewer),
+                idempotency_key=validation.trimmed(input.idempotency_key) if input.idempotency_key else None,
             )
         except ValidationFailed as error:
             return ValidationError.of(error.problems)
@@ -138,8 +143,7 @@ class RequestMutation:
         except RequestNotFound:
             return NotFound.of(input.id)
         except VersionMismatch as error:
-            return VersionConflict(message=error.message, expected_version=error.expected,
-                                   actual_version=error.actual)
+            return VersionConflict.of(error)
         except TransitionNotAllowed as error:
             return InvalidTransition(
                 message=error.message,

@@ -8,11 +8,12 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from db.requests import find_request, list_requests
-from schema.common import bad_argument
+from schema.common import bad_argument, unauthenticated
 from schema.context import Info
 from schema.requests.types import PageInfo, Request, RequestConnection, RequestEdge
 
 PAGE_MAX = 100
+SEARCH_MAX = 200
 
 
 def encode_cursor(request_id: ObjectId) -> str:
@@ -30,6 +31,8 @@ def decode_cursor(cursor: str) -> ObjectId:
 class RequestQuery:
     @strawberry.field(description="A request by id or number; null when missing or not visible to the caller.")
     async def request(self, info: Info, id: strawberry.ID) -> Request | None:
+        if not info.context.viewer.is_authenticated:
+            raise unauthenticated()
         doc = await find_request(info.context.db, request_id=id, visible=info.context.viewer.read_filter())
         return Request.from_doc(doc) if doc else None
 
@@ -42,9 +45,13 @@ class RequestQuery:
         status: list[str] | None = None,
         search: str | None = None,
     ) -> RequestConnection:
+        if not info.context.viewer.is_authenticated:
+            raise unauthenticated()
         first = 20 if first is None else first
         if not 0 <= first <= PAGE_MAX:
             raise bad_argument("first", f"must be between 0 and {PAGE_MAX}")
+        if search is not None and len(search) > SEARCH_MAX:
+            raise bad_argument("search", f"must be at most {SEARCH_MAX} characters")
         docs, has_next = await list_requests(
             info.context.db,
             visible=info.context.viewer.read_filter(),

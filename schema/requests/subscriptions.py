@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from db.events import list_events
+from db.events import is_public, list_events
 from db.requests import find_request
 from db.watcher import SubscriberOverflow, Subscription
 from schema.common import PublicError, bad_argument, forbidden, unauthenticated
@@ -41,12 +41,18 @@ class RequestSubscription:
         doc = await find_request(context.db, request_id=id, visible=viewer.read_filter())
         if doc is None:
             raise PublicError(f"no request with id '{id}'", "NOT_FOUND")
+        if since_version is not None and since_version > doc["version"]:
+            raise bad_argument("sinceVersion", f"the request is at version {doc['version']}; "
+                                               f"{since_version} has not happened")
         request_id = doc["_id"]
+        # Clients never see internal comments: their versions increase with gaps where those are.
+        public_only = viewer.role == "client"
         with context.hub.subscribe(request_id) as live:
             # Subscribed before reading history: an event committed meanwhile arrives both
             # ways, and the live copy is dropped as already seen.
             last = doc["version"] if since_version is None else since_version
-            for missed in await list_events(context.db, request_id=request_id, after_version=last):
+            for missed in await list_events(context.db, request_id=request_id, after_version=last,
+                                            public_only=public_only):
                 yield RequestEvent.from_doc(missed)
                 last = missed["version"]
             while True:
@@ -56,12 +62,14 @@ class RequestSubscription:
                 if event["version"] > last + 1:
                     # The change stream restarted without its history: fill the gap from the database.
                     for missed in await list_events(context.db, request_id=request_id, after_version=last,
-                                                    before_version=event["version"]):
+                                                    before_version=event["version"], public_only=public_only):
                         yield RequestEvent.from_doc(missed)
+                last = event["version"]
                 if not viewer.can_read(event["snapshot"]):
                     return
+                if public_only and not is_public(event):
+                    continue
                 yield RequestEvent.from_doc(event)
-                last = event["version"]
 
     @strawberry.subscription(description="Staff: every request's events, optionally only those now in these statuses.")
     async def request_events(

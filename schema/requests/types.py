@@ -4,7 +4,7 @@ from datetime import datetime
 
 import strawberry
 
-from db.events import list_events
+from db.events import is_public, list_events
 from db.notifications import CONTACT_OF_CHANNEL as CLIENT_CHANNELS
 from db.notifications import notifications_of
 from db.workflows import StatusDef
@@ -63,6 +63,7 @@ class RequestEvent:
     at: datetime
     comment: str | None
     actor: Actor | None
+    public: bool = strawberry.field(description="False for internal comments, which clients never see.")
     doc: strawberry.Private[dict]
 
     @strawberry.field(name="from")
@@ -82,7 +83,7 @@ class RequestEvent:
         actor = doc.get("actor")
         return cls(
             version=doc["version"], type=doc["type"], at=doc["at"], comment=doc.get("comment"),
-            actor=Actor(role=actor["role"], name=actor["name"]) if actor else None, doc=doc,
+            actor=Actor(role=actor["role"], name=actor["name"]) if actor else None, public=is_public(doc), doc=doc,
         )
 
 
@@ -129,9 +130,11 @@ class Request:
         workflow = await info.context.workflows.get(self.doc["workflow"])
         return Workflow.seen_by(info.context.viewer, workflow, self.doc) if workflow else None
 
-    @strawberry.field(description="Every change, oldest first.")
+    @strawberry.field(description="Every change up to this version, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:
-        events = await list_events(info.context.db, request_id=self.doc["_id"])
+        # Up to this version: a request seen as of an event shows the history it had then.
+        events = await list_events(info.context.db, request_id=self.doc["_id"], before_version=self.doc["version"] + 1,
+                                   public_only=info.context.viewer.role == "client")
         return [RequestEvent.from_doc(e) for e in events]
 
     @strawberry.field(description="Messages sent about this request and their delivery status "

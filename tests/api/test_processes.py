@@ -130,3 +130,40 @@ async def test_two_servers_on_one_database_share_events(tmp_path, mongodb_uri):
             assert moved["transitionRequest"]["__typename"] == "TransitionRequestSuccess"
             event = await asyncio.wait_for(listener, 10)
     assert event == {"requestUpdated": {"version": 2, "to": {"key": "in_progress"}}}
+
+
+async def test_a_second_server_refuses_to_share_an_embedded_database(tmp_path):
+    env = herald_env(tmp_path / "data")
+    async with serving(env, tmp_path / "a.log"):
+        second = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", str(free_port())], env=env,
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert "another Herald server" in second.stderr and "HERALD_DATA_DIR" in second.stderr
+
+
+async def test_the_cli_waits_for_a_server_that_is_starting(tmp_path):
+    env = herald_env(tmp_path / "data")
+    log = tmp_path / "serve.log"
+    port = free_port()
+    with open(log, "ab") as out:
+        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        await asyncio.sleep(0.5)  # the server is starting its database right now
+        made = herald("token", "create", "--role", "staff", "--name", "Early bird", env=env)
+        assert made.returncode == 0, made.stderr
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, log.read_text()
+                await asyncio.sleep(0.1)
+            token = made.stdout.strip().splitlines()[-1]
+            viewer = await ask(http, token, "{ viewer { name } }")
+        assert viewer == {"viewer": {"name": "Early bird"}}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

@@ -79,7 +79,9 @@ async def test_a_client_cannot_create_requests_nor_watch_everything(herald, two_
 
 async def test_anonymous_callers_see_nothing_and_change_nothing(herald, two_clients):
     assert (await herald.data("{ viewer { role } }"))["viewer"]["role"] == "anonymous"
-    assert (await herald.data(LIST))["requests"]["edges"] == []
+    for query, variables in ((LIST, None), (READ, {"id": two_clients[0]["request"]["id"]})):
+        body = await herald.graphql(query, variables)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     body = await herald.graphql(TRANSITION, {"input": {"id": two_clients[0]["request"]["id"], "to": "closed"}})
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 

@@ -28,7 +28,7 @@ async def test_every_event_is_posted_signed(herald, tokens, receiver):
     assert all(verify(secret, r) for r in (first, second))
     assert first.json["type"] == "CREATED"
     assert second.json["event"] | {"at": None} == {"version": 2, "type": "STATUS_CHANGED", "from": "received",
-                                                   "to": "in_progress", "comment": "started", "at": None,
+                                                   "to": "in_progress", "comment": "started", "public": True, "at": None,
                                                    "actor": {"role": "staff", "name": "Staff Tester"}}
     assert second.json["request"]["number"] == "REQ-000001"
     assert second.json["id"] == second.headers["webhook-id"]
