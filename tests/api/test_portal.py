@@ -423,6 +423,8 @@ async def test_a_phone_screen(herald, tokens, browser, artifacts):
         herald, tokens["integration"], title="Сайт-визитка для кофейни «Зерно»", service="website",
         client={"name": "Анна", "email": "anna@example.ru", "phone": "+79123456789"})
     request_id = created["request"]["id"]
+    await herald.data(ASSIGN, {"input": {"id": request_id, "assignee": {
+        "name": "Ольга Смирнова", "email": "olga@studio.example", "phone": "+79120001122"}}}, tokens["staff"])
     for to, comment in [("in_progress", "Дизайнер готовит макет главной страницы."),
                         ("completing", "Сайт на проверке: посмотрите, пожалуйста, ссылку в письме."),
                         ("closed", "Сайт запущен. Спасибо, что выбрали нас!")]:
@@ -489,3 +491,44 @@ async def test_statuses_that_look_alike_to_the_client_show_as_one(herald, tokens
     await expect(card.locator(".badge")).to_have_text("Статус: Проверка")
     await expect(card.locator(".event-what")).to_have_text(["Новая", "В работе", "Проверка"])
     assert await versions(card) == [1, 2, 4]
+
+
+ASSIGN = """
+mutation Assign($input: AssignRequestInput!) { assignRequest(input: $input) { __typename } }
+"""
+COMMENT = """
+mutation Comment($input: AddCommentInput!) { addComment(input: $input) { __typename } }
+"""
+
+
+async def test_the_contact_person_and_public_comments_arrive_live(herald, tokens, page):
+    created = await create_request(herald, tokens["integration"])
+    request_id = created["request"]["id"]
+    card = await open_portal(page, herald, created)
+    await expect(card.locator(".contact-none")).to_be_visible()
+
+    assigned = await herald.data(ASSIGN, {"input": {"id": request_id, "assignee": {
+        "name": "Ольга", "email": "olga@studio.example", "phone": "+7 912 000-11-22"}}}, tokens["staff"])
+    assert assigned["assignRequest"]["__typename"] == "AssignRequestSuccess"
+    contact = card.locator(".contact")
+    await expect(contact.locator(".contact-name")).to_have_text("Ольга")
+    await expect(contact.get_by_role("link", name="olga@studio.example")).to_have_attribute(
+        "href", "mailto:olga@studio.example")
+    await expect(contact.locator("a[href^='tel:']")).to_have_attribute("href", re.compile(r"^tel:\+7912"))
+    await expect(card.locator(".event-what").last).to_have_text("Ваш контакт: Ольга")
+
+    for body, public in (("Черновик для коллег", False), ("Макет готов, посмотрите письмо", True)):
+        added = await herald.data(COMMENT, {"input": {"id": request_id, "body": body, "public": public}},
+                                  tokens["staff"])
+        assert added["addComment"]["__typename"] == "AddCommentSuccess"
+    last = card.locator(".timeline .event").last
+    await expect(last.locator(".event-what")).to_have_text("Комментарий")
+    await expect(last.locator(".event-author")).to_have_text(" · Staff Tester")
+    await expect(last.locator(".event-comment")).to_have_text("Макет готов, посмотрите письмо")
+    await expect(card.locator(".event-comment")).to_have_count(1)  # the internal one never shows
+    await expect(page.locator("#announcer")).to_have_text(f"Заявка {created['request']['number']} обновлена")
+
+    await page.reload()  # the same history when read from scratch
+    await expect(card.locator(".event-what")).to_have_text(["Заявка получена", "Ваш контакт: Ольга", "Комментарий"])
+    assert page.problems == []
+

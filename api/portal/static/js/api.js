@@ -46,7 +46,9 @@ const CARD = `
   assignee { name email phone }
   feedback { rating comment at }
 `;
-const HISTORY = "history { version type at comment to { key label terminal } }";
+// The fields of a history entry, whether read with the request or received live.
+const EVENT = "version type at comment actor { role name } to { key label terminal }";
+const HISTORY = `history { ${EVENT} request { assignee { name } } }`;
 // History labels are those of each event's moment; the workflow's are in today's language.
 // Its transitions let the page skip statuses that look the same to the client.
 const LABELS = "workflow { statuses { key label } transitions { from { key } to { key } } }";
@@ -66,7 +68,7 @@ query PortalNotifications($id: ID!) { request(id: $id) { id ${NOTIFICATIONS} } }
 export const WATCH = `
 subscription PortalWatch($id: ID!, $since: Int) {
   requestUpdated(id: $id, sinceVersion: $since) {
-    version type at comment to { key label terminal }
+    ${EVENT}
     request { ${CARD} }
   }
 }`;

@@ -49,7 +49,7 @@ function labelOf(model, status) {
 export function describeEvent(model, t, entry) {
   const to = labelOf(model, entry.to);
   if (entry.type === "STATUS_CHANGED") return to || entry.type;
-  return (t.event[entry.type] || t.event.other)(to);
+  return (t.event[entry.type] || t.event.other)(to, entry);
 }
 
 /**
@@ -91,7 +91,7 @@ export function nextLabel(model) {
 export function applyEvent(model, event) {
   if (event.version <= model.version) return false;
   const { request, ...entry } = event;
-  model.history.push(entry);
+  model.history.push({ ...entry, request: { assignee: request.assignee } });
   model.request = request;
   model.version = event.version;
   return true;
@@ -177,9 +177,13 @@ export class RequestCard {
   }
 
   historyItem(entry, what, latest) {
+    // Who wrote a comment matters; for status changes the status says enough.
+    const author = entry.type === "COMMENT_ADDED" && entry.actor?.role !== "client" ? entry.actor?.name : null;
     return h("li", { class: latest ? "event latest" : "event", "data-version": entry.version },
       h("p", { class: "event-what" }, what),
-      h("time", { class: "event-at", datetime: entry.at }, formatTime(this.ctx.lang(), entry.at)),
+      h("p", { class: "event-at" },
+        h("time", { datetime: entry.at }, formatTime(this.ctx.lang(), entry.at)),
+        author ? h("span", { class: "event-author" }, ` · ${author}`) : null),
       entry.comment ? h("p", { class: "event-comment" }, entry.comment) : null);
   }
 

@@ -31,7 +31,10 @@ const STRINGS = {
     event: {
       CREATED: (to) => to || "Заявка создана",
       FEEDBACK_LEFT: () => "Получен ваш отзыв",
-      ASSIGNED: () => "Назначен ответственный",
+      ASSIGNED: (_, entry) => (entry?.request?.assignee ? `Ваш контакт: ${entry.request.assignee.name}`
+        : "Назначен ответственный"),
+      UNASSIGNED: () => "Ответственный сменится — мы сообщим, кто",
+      COMMENT_ADDED: (_, entry) => (entry?.actor?.role === "client" ? "Ваш комментарий" : "Комментарий"),
       update: () => "Новости по заявке",
       other: (to) => to || "Изменение",
     },
@@ -117,7 +120,10 @@ const STRINGS = {
     event: {
       CREATED: (to) => to || "Request created",
       FEEDBACK_LEFT: () => "Your feedback arrived",
-      ASSIGNED: () => "A contact person was assigned",
+      ASSIGNED: (_, entry) => (entry?.request?.assignee ? `Your contact: ${entry.request.assignee.name}`
+        : "A contact person was assigned"),
+      UNASSIGNED: () => "Your contact person will change — we will tell you who",
+      COMMENT_ADDED: (_, entry) => (entry?.actor?.role === "client" ? "Your comment" : "Comment"),
       update: () => "News about your request",
       other: (to) => to || "Changed",
     },
