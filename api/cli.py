@@ -5,11 +5,12 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import timedelta
 
 from api.settings import Settings
-from db.client import open_database
+from db.client import now, open_database
 from db.embedded import running_database
-from db.tokens import ROLES, create_token
+from db.tokens import ROLES, TOKEN_ID_LENGTH, create_token, list_tokens, revoke_token
 
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
 
@@ -41,17 +42,54 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_token(role: str, name: str) -> str:
-    settings = Settings()
-    async with open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name,
-                             data_dir=settings.data_dir, timeout_ms=settings.db_timeout_ms, owner="cli") as db:
-        return await create_token(db, role=role, name=name)
+def _database(settings: Settings):
+    return open_database(mongodb_uri=settings.mongodb_uri, db_name=settings.db_name, data_dir=settings.data_dir,
+                         timeout_ms=settings.db_timeout_ms, owner="cli")
+
+
+async def _create_token(role: str, name: str, expires_in_days: float | None) -> str:
+    expires_at = now() + timedelta(days=expires_in_days) if expires_in_days else None
+    async with _database(Settings()) as db:
+        return await create_token(db, role=role, name=name, expires_at=expires_at)
 
 
 def token_create(args: argparse.Namespace) -> int:
-    token = asyncio.run(_create_token(args.role, args.name))
+    token = asyncio.run(_create_token(args.role, args.name, args.expires_in_days))
     print(f"created a token for {args.name!r} (role {args.role}); it is shown only once:", file=sys.stderr)
     print(token)
+    return 0
+
+
+async def _list_tokens() -> list[dict]:
+    async with _database(Settings()) as db:
+        return await list_tokens(db)
+
+
+def token_list(args: argparse.Namespace) -> int:
+    print(f"{'ID':<13} {'ROLE':<12} {'CREATED':<17} {'STATE':<18} NAME")
+    for doc in asyncio.run(_list_tokens()):
+        if doc.get("revoked_at"):
+            state = "revoked"
+        elif doc.get("expires_at"):
+            state = ("expired " if doc["expires_at"] <= now() else "until ") + f"{doc['expires_at']:%Y-%m-%d}"
+        else:
+            state = "active"
+        print(f"{doc['_id'][:TOKEN_ID_LENGTH]:<13} {doc['role']:<12} {doc['created_at']:%Y-%m-%d %H:%M} "
+              f"{state:<18} {doc['name']}")
+    return 0
+
+
+async def _revoke(token_id: str) -> dict | None:
+    async with _database(Settings()) as db:
+        return await revoke_token(db, token_id=token_id)
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    revoked = asyncio.run(_revoke(args.id.strip().lower()))
+    if revoked is None:
+        print(f"no single token has the id {args.id!r}: see `herald token list`", file=sys.stderr)
+        return 1
+    print(f"revoked the {revoked['role']} token of {revoked['name']!r}", file=sys.stderr)
     return 0
 
 
@@ -101,7 +139,13 @@ def parser() -> argparse.ArgumentParser:
     create_cmd = token_cmd.add_parser("create", help="create a token; prints it alone on the last line")
     create_cmd.add_argument("--role", required=True, choices=STAFF_ROLES_FOR_CLI)
     create_cmd.add_argument("--name", required=True, help="whose token it is, as history shows it")
+    create_cmd.add_argument("--expires-in-days", type=float, default=None, help="it stops working after this")
     create_cmd.set_defaults(handler=token_create)
+    list_cmd = token_cmd.add_parser("list", help="staff-side tokens: id, role, state, name (never the token)")
+    list_cmd.set_defaults(handler=token_list)
+    revoke_cmd = token_cmd.add_parser("revoke", help="stop a token from working")
+    revoke_cmd.add_argument("id", help="the id `herald token list` shows")
+    revoke_cmd.set_defaults(handler=token_revoke)
     return root
 
 

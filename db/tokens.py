@@ -95,3 +95,22 @@ async def bootstrap_admin_token(db: AsyncDatabase, *, data_dir: Path) -> Path | 
         file.write(token + "\n")
     os.chmod(path, 0o600)
     return path
+
+
+TOKEN_ID_LENGTH = 12  # how much of the hash names a token in listings
+
+
+async def list_tokens(db: AsyncDatabase, *, include_clients: bool = False) -> list[dict]:
+    query = {} if include_clients else {"role": {"$ne": "client"}}
+    return await db.tokens.find(query).sort("created_at", 1).to_list()
+
+
+async def revoke_token(db: AsyncDatabase, *, token_id: str) -> dict | None:
+    """Revokes the one token whose id (a prefix of its hash) this is; None when none or several match."""
+    if len(token_id) < 6 or not all(ch in "0123456789abcdef" for ch in token_id):
+        return None
+    matches = await db.tokens.find({"_id": {"$regex": f"^{token_id}"}}).limit(2).to_list()
+    if len(matches) != 1:
+        return None
+    await db.tokens.update_one({"_id": matches[0]["_id"]}, {"$set": {"revoked_at": now()}})
+    return matches[0]

@@ -1,6 +1,10 @@
 """Herald's GraphQL schema: the roots of every domain, merged."""
 
 import strawberry
+from graphql import ExecutionResult, GraphQLError
+from starlette.websockets import WebSocket
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
@@ -31,6 +35,18 @@ MAX_ALIASES = 20
 MAX_TOKENS = 2000
 
 
+class SubscriptionsNeedAWebSocket(SchemaExtension):
+    """A subscription sent over plain HTTP gets a clear error instead of a null it cannot return."""
+
+    def on_execute(self):
+        context = self.execution_context
+        if context.operation_type == OperationType.SUBSCRIPTION and not isinstance(context.context.request, WebSocket):
+            context.result = ExecutionResult(data=None, errors=[GraphQLError(
+                "subscriptions need a WebSocket: connect to /graphql with graphql-transport-ws",
+                extensions={"code": "BAD_REQUEST"})])
+        yield
+
+
 class HeraldSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         """Logs unexpected errors with their traceback; refusals and bad input are the caller's, not ours."""
@@ -45,6 +61,7 @@ schema = HeraldSchema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        SubscriptionsNeedAWebSocket,
         lambda: MaskErrors(should_mask_error=should_mask),
     ],
 )

@@ -100,6 +100,17 @@ async def test_embedded_database_cli_and_restart(tmp_path):
         assert (await ask(http, integration_token, "{ viewer { role } }"))["viewer"]["role"] == "integration"
         assert admin_file.read_text().strip() == admin_token  # created once, on the empty database
 
+        listed = herald("token", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        olga = next(line for line in listed.stdout.splitlines() if line.endswith("Olga"))
+        assert " staff " in olga and " active " in olga and staff_token not in listed.stdout
+        revoked = herald("token", "revoke", olga.split()[0], env=env)
+        assert revoked.returncode == 0, revoked.stderr
+        response = await http.post("/graphql", json={"query": "{ viewer { role } }"},
+                                   headers={"Authorization": f"Bearer {staff_token}"})
+        assert response.status_code == 401
+        assert herald("token", "revoke", "ffffffffffff", env=env).returncode == 1
+
 
 async def test_token_create_refuses_an_unknown_role(tmp_path):
     result = herald("token", "create", "--role", "root", "--name", "x", env=herald_env(tmp_path))

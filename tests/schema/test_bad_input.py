@@ -73,3 +73,8 @@ async def test_expensive_documents_are_refused(herald, tokens):
     deep = "{ requests { edges { node { history { request { history { request { history { request { number } } } } } } } } } }"
     body = await herald.graphql(deep, token=tokens["staff"])
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_a_subscription_over_http_says_it_needs_a_websocket(herald, tokens):
+    body = await herald.graphql("subscription { requestEvents { version } }", token=tokens["staff"])
+    assert body["errors"][0]["message"] == "subscriptions need a WebSocket: connect to /graphql with graphql-transport-ws"
