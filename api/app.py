@@ -16,6 +16,7 @@ from api.limits import BodySizeLimit
 from api.message_links import short_link, unsubscribe
 from api.notifications.dispatcher import Dispatcher
 from api.notifications.links import make_links
+from api.portal import portal_routes
 from api.settings import Settings, secret_value
 from api.websocket import GraphQLWebSocket
 from db.client import open_database
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/s/{code}", short_link),
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", websocket),
+        *portal_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan,
                      middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)])
