@@ -2,6 +2,8 @@
 
 import argparse
 import asyncio
+import contextlib
+import os
 import logging
 import signal
 import sys
@@ -9,7 +11,7 @@ from datetime import timedelta
 
 from api.settings import Settings
 from db.client import now, open_database
-from db.embedded import running_database
+from db.embedded import embedded_database, running_database
 from db.tokens import ROLES, TOKEN_ID_LENGTH, create_token, list_tokens, revoke_token
 
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
@@ -37,8 +39,18 @@ def serve(args: argparse.Namespace) -> int:
     # handler found before it: make that a no-op so a clean shutdown exits 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=settings.max_body_bytes, lifespan="on")
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level,
+               "ws_max_size": settings.max_body_bytes, "lifespan": "on"}
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    with contextlib.ExitStack() as stack:
+        # Workers are separate processes, each with its own change stream and subscribers;
+        # they share one database, so this process runs the embedded one for all of them.
+        if settings.mongodb_uri is None:
+            os.environ["MONGODB_URI"] = stack.enter_context(embedded_database(settings.data_dir, owner="server"))
+        os.environ["HERALD_PUBLIC_URL"] = settings.public_url
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
     return 0
 
 
@@ -129,6 +141,8 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve_cmd.add_argument("--workers", type=int, default=1,
+                           help="processes serving the same port (each with its own subscribers); about one a core")
     serve_cmd.set_defaults(handler=serve)
 
     worker_cmd = commands.add_parser("worker", help="send notifications apart from the API "
