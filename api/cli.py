@@ -40,7 +40,8 @@ def serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     options = {"host": args.host, "port": args.port, "log_level": args.log_level,
-               "ws_max_size": settings.max_body_bytes, "lifespan": "on"}
+               "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": settings.ws_compression,
+               "lifespan": "on"}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
         return 0
