@@ -28,7 +28,7 @@ from schema import schema
 log = logging.getLogger("herald")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> "WebSocketShortcut":
     settings = settings or Settings()
     graphql = HeraldGraphQL(public_url=settings.public_url, graphiql=settings.graphiql)
     websocket = GraphQLWebSocket(schema=schema, public_url=settings.public_url, init_timeout_s=settings.ws_init_timeout,
@@ -74,5 +74,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", websocket),
         *portal_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)])
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)])
+    return WebSocketShortcut(app, websocket)
+
+
+class WebSocketShortcut:
+    """Hands GraphQL WebSockets straight to their endpoint, outside Starlette's middleware.
+
+    An idle subscriber's socket keeps its whole call chain alive for as long as it is open:
+    every middleware layer costs memory per connection, and none of them has work to do there.
+    """
+
+    def __init__(self, app: Starlette, websocket: GraphQLWebSocket):
+        self.app = app
+        self.websocket = websocket
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+            await self.websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
