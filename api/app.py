@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None) -> "WebSocketShortcut":
     settings = settings or Settings()
     graphql = HeraldGraphQL(public_url=settings.public_url, graphiql=settings.graphiql)
     websocket = GraphQLWebSocket(schema=schema, public_url=settings.public_url, init_timeout_s=settings.ws_init_timeout,
-                                 max_pending_frames=settings.ws_max_pending_frames)
+                                 max_pending_frames=settings.ws_max_pending_frames,
+                                 max_operations=settings.ws_max_subscriptions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict]:
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> "WebSocketShortcut":
             await hub.start()
             websocket.fanout = FanOut(db=db, hub=hub, schema=schema)
             websocket.fanout.start()
+            websocket.start_token_checks(db, settings.ws_token_check_s)
             links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)
             dispatcher = Dispatcher(db, settings, links=links, hub=hub) if settings.dispatcher else None
             if dispatcher:
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> "WebSocketShortcut":
                 websocket.close_all()  # 1001: clients reconnect, to another instance if there is one
                 if dispatcher:
                     await dispatcher.stop()
+                await websocket.stop_token_checks()
                 await websocket.fanout.stop()
                 await hub.stop()
 

@@ -3,11 +3,13 @@
 import argparse
 import asyncio
 import contextlib
-import os
 import logging
+import os
 import signal
 import sys
 from datetime import timedelta
+
+import uvicorn
 
 from api.settings import Settings
 from db.client import now, open_database
@@ -17,9 +19,21 @@ from db.tokens import ROLES, TOKEN_ID_LENGTH, create_token, list_tokens, revoke_
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
+class GracefulServer(uvicorn.Server):
+    """On SIGTERM or Ctrl+C, first closes GraphQL WebSockets with 1001 (going away), so clients
+    reconnect, to another instance if there is one; then shuts down as uvicorn does."""
 
+    def __init__(self, config: uvicorn.Config, before_exit):
+        super().__init__(config)
+        self._before_exit = before_exit
+
+    def handle_exit(self, sig, frame) -> None:
+        with contextlib.suppress(RuntimeError):  # no loop running yet: nothing is open
+            asyncio.get_running_loop().call_soon_threadsafe(self._before_exit)
+        super().handle_exit(sig, frame)
+
+
+def serve(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = Settings()
@@ -43,7 +57,8 @@ def serve(args: argparse.Namespace) -> int:
                "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": settings.ws_compression,
                "lifespan": "on"}
     if args.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        app = create_app(settings)
+        GracefulServer(uvicorn.Config(app, **options), before_exit=app.websocket.close_all).run()
         return 0
     with contextlib.ExitStack() as stack:
         # Workers are separate processes, each with its own change stream and subscribers;

@@ -20,6 +20,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from api.auth import InvalidToken, header, resolve_viewer
 from api.fanout import FanOut, SubscribeRefused, Subscriber
+from db.tokens import valid_token_ids
 from schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from schema.context import Context
 
@@ -150,6 +151,35 @@ class GraphQLWebSocket:
         self.max_pending_frames = max_pending_frames
         self.fanout: FanOut | None = None  # set by the app's lifespan
         self.connections: set[Connection] = set()
+        self._token_checks: asyncio.Task | None = None
+
+    def start_token_checks(self, db, interval_s: float) -> None:
+        """Closes (4403) the sockets whose token was revoked or expired since they connected."""
+        self._token_checks = asyncio.create_task(self._check_tokens(db, interval_s), name="herald-ws-token-checks")
+
+    async def stop_token_checks(self) -> None:
+        if self._token_checks:
+            self._token_checks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._token_checks
+
+    async def _check_tokens(self, db, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            by_token: dict[str, list[Connection]] = {}
+            for connection in self.connections:
+                if connection.context and connection.context.viewer.token_id:
+                    by_token.setdefault(connection.context.viewer.token_id, []).append(connection)
+            if not by_token:
+                continue
+            try:
+                valid = await valid_token_ids(db, token_ids=list(by_token))
+            except PyMongoError:
+                continue  # the database is away: judge the tokens when it is back
+            for token_id, connections in by_token.items():
+                if token_id not in valid:
+                    for connection in connections:
+                        connection.close(Close.FORBIDDEN, "the token was revoked or has expired")
 
     async def __call__(self, scope, receive, send) -> None:
         websocket = WebSocket(scope, receive, send)

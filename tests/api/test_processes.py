@@ -225,3 +225,38 @@ async def test_several_workers_share_the_port_and_every_event(tmp_path):
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     assert not (tmp_path / "data" / ADDRESS_FILE).exists()
+
+
+async def test_sigterm_closes_websockets_with_1001_and_exits_0(tmp_path):
+    import json
+
+    import websockets
+
+    env = herald_env(tmp_path / "data")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "ab") as out:
+        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            for _ in range(600):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await socket.recv()
+            server.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(socket.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                code = closed.rcvd.code
+        assert code == 1001
+        assert server.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
