@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED := ../shared
 
-.PHONY: run install install-test test test-python compose-check schema clean
+.PHONY: run install install-test test test-python compose-check chromium-check schema clean
 
 run: install
 	$(BIN)/herald serve
@@ -27,7 +27,7 @@ $(VENV)/.installed-test: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[embedded,test]'
 	touch $@
 
-test: install-test compose-check test-python
+test: install-test compose-check chromium-check test-python
 
 test-python:
 	$(BIN)/python -m pytest
@@ -39,6 +39,13 @@ compose-check:
 	  else echo "docker-compose is missing: sudo apt-get install docker-compose" >&2; exit 1; fi; }
 	docker-compose config -q
 	@echo "docker-compose.yml is valid"
+
+# The portal's browser tests drive Debian's Chromium through Playwright (never Playwright's own download).
+chromium-check:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing (the portal's browser tests need it): sudo apt-get install chromium" >&2; exit 1; fi; }
+	@/usr/bin/chromium --version
 
 # Export the GraphQL schema; a test fails when the committed file drifts from the code.
 schema: install

@@ -9,6 +9,7 @@ from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.fanout import FanOut
 from api.graphql_app import HeraldGraphQL
 from api.health import healthz, readyz
 from api.limits import BodySizeLimit
@@ -17,9 +18,10 @@ from api.message_links import short_link, unsubscribe
 from api.metrics import HttpMetrics, Metrics, metrics_endpoint, operation_metrics
 from api.notifications.dispatcher import Dispatcher
 from api.notifications.links import make_links
+from api.portal import portal_routes
 from api.ratelimit import RateLimit
 from api.settings import Settings, secret_value
-from api.shutdown import ShutdownHooks
+from api.websocket import GraphQLWebSocket
 from db.client import open_database
 from db.tokens import bootstrap_admin_token
 from db.watcher import EventHub
@@ -29,14 +31,15 @@ from schema import build_schema
 log = logging.getLogger("herald")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> "WebSocketShortcut":
     settings = settings or Settings()
     metrics = Metrics()
-    shutdown = ShutdownHooks()
-    graphql = HeraldGraphQL(
-        public_url=settings.public_url, graphiql=settings.graphiql_enabled, ws_init_timeout_s=settings.ws_init_timeout,
-        graphql_schema=build_schema(introspection=not settings.production, extensions=[operation_metrics(metrics)]),
-    )
+    # One schema per app: introspection off in production, operations counted in this app's metrics.
+    schema = build_schema(introspection=not settings.production, extensions=[operation_metrics(metrics)])
+    graphql = HeraldGraphQL(public_url=settings.public_url, graphiql=settings.graphiql_enabled, graphql_schema=schema)
+    websocket = GraphQLWebSocket(schema=schema, public_url=settings.public_url, init_timeout_s=settings.ws_init_timeout,
+                                 max_pending_frames=settings.ws_max_pending_frames,
+                                 max_operations=settings.ws_max_subscriptions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict]:
@@ -49,7 +52,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.warning("first start: an admin token was written to %s (readable by this user only)", path)
             hub = EventHub(db.request_events)
             await hub.start()
-            metrics.attach(hub=hub, db=db)
+            websocket.fanout = FanOut(db=db, hub=hub, schema=schema)
+            websocket.fanout.start()
+            websocket.start_token_checks(db, settings.ws_token_check_s)
+            metrics.attach(db=db, hub=hub, subscribers=lambda: websocket.fanout.subscriber_count,
+                           connections=lambda: len(websocket.connections))
             links = await make_links(db, secret_key=secret_value(settings.secret_key), public_url=settings.public_url)
             dispatcher = Dispatcher(db, settings, links=links, hub=hub, metrics=metrics) if settings.dispatcher \
                 else None
@@ -57,11 +64,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await dispatcher.start()
             try:
                 # Starlette hands this state to every request and WebSocket (request.state).
-                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db), "links": links, "metrics": metrics,
-                       "shutdown": shutdown}
+                yield {"db": db, "hub": hub, "workflows": WorkflowCache(db), "links": links, "metrics": metrics}
             finally:
+                websocket.close_all()  # 1001: clients reconnect, to another instance if there is one
                 if dispatcher:
                     await dispatcher.stop(grace_s=settings.shutdown_grace_s)
+                await websocket.stop_token_checks()
+                await websocket.fanout.stop()
                 await hub.stop()
 
     async def home(request):
@@ -74,7 +83,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/s/{code}", short_link),
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        WebSocketRoute("/graphql", websocket),
+        *portal_routes(),
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint(metrics)))
@@ -86,7 +96,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
-    # The server reaches these from outside the lifespan: HeraldServer runs the shutdown hooks on SIGTERM.
-    app.state.metrics = metrics
-    app.state.shutdown = shutdown
-    return app
+    return WebSocketShortcut(app, websocket)
+
+
+class WebSocketShortcut:
+    """Hands GraphQL WebSockets straight to their endpoint, outside Starlette's middleware.
+
+    An idle subscriber's socket keeps its whole call chain alive for as long as it is open:
+    every middleware layer costs memory per connection, and none of them has work to do there.
+    """
+
+    def __init__(self, app: Starlette, websocket: GraphQLWebSocket):
+        self.app = app
+        self.websocket = websocket
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+            await self.websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

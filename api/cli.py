@@ -2,17 +2,20 @@
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
 from datetime import timedelta
 
+import uvicorn
 from pydantic import ValidationError
 
-from api.logs import configure_logging
+from api.logs import configure_logging, logging_config
 from api.settings import Settings
 from db.client import now, open_database
-from db.embedded import running_database
+from db.embedded import embedded_database, running_database
 from db.tokens import ROLES, TOKEN_ID_LENGTH, create_token, list_tokens, revoke_token
 
 STAFF_ROLES_FOR_CLI = tuple(r for r in ROLES if r != "client")  # client tokens come from createRequest
@@ -44,11 +47,22 @@ def _variable(field: str) -> str:
     return info.validation_alias if isinstance(info.validation_alias, str) else f"HERALD_{field.upper()}"
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
+class GracefulServer(uvicorn.Server):
+    """On SIGTERM or Ctrl+C, first closes GraphQL WebSockets with 1001 (going away), so clients
+    reconnect, to another instance if there is one; then shuts down as uvicorn does."""
 
+    def __init__(self, config: uvicorn.Config, before_exit):
+        super().__init__(config)
+        self._before_exit = before_exit
+
+    def handle_exit(self, sig, frame) -> None:
+        with contextlib.suppress(RuntimeError):  # no loop running yet: nothing is open
+            asyncio.get_running_loop().call_soon_threadsafe(self._before_exit)
+        super().handle_exit(sig, frame)
+
+
+def serve(args: argparse.Namespace) -> int:
     from api.app import create_app
-    from api.shutdown import HeraldServer
 
     settings = load_settings()
     configure_logging(log_format=settings.effective_log_format, level=args.log_level)
@@ -68,12 +82,24 @@ def serve(args: argparse.Namespace) -> int:
     # handler found before it: make that a no-op so a clean shutdown exits 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    app = create_app(settings)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None,
-                            access_log=False,  # api.logs.RequestLog writes one line per request, with its id
-                            ws_max_size=settings.max_body_bytes, lifespan="on",
-                            timeout_graceful_shutdown=settings.shutdown_grace_s)
-    HeraldServer(config, hooks=app.state.shutdown).run()
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level,
+               # uvicorn's loggers go through Herald's format and masking, in every worker process
+               "log_config": logging_config(log_format=settings.effective_log_format, level=args.log_level),
+               "access_log": False,  # api.logs.RequestLog writes one line per request, with its id
+               "timeout_graceful_shutdown": settings.shutdown_grace_s,
+               "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": settings.ws_compression,
+               "lifespan": "on"}
+    if args.workers == 1:
+        app = create_app(settings)
+        GracefulServer(uvicorn.Config(app, **options), before_exit=app.websocket.close_all).run()
+        return 0
+    with contextlib.ExitStack() as stack:
+        # Workers are separate processes, each with its own change stream and subscribers;
+        # they share one database, so this process runs the embedded one for all of them.
+        if settings.mongodb_uri is None:
+            os.environ["MONGODB_URI"] = stack.enter_context(embedded_database(settings.data_dir, owner="server"))
+        os.environ["HERALD_PUBLIC_URL"] = settings.public_url
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
     return 0
 
 
@@ -166,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve_cmd.add_argument("--workers", type=int, default=1,
+                           help="processes serving the same port (each with its own subscribers); about one a core")
     serve_cmd.set_defaults(handler=serve)
 
     worker_cmd = commands.add_parser("worker", help="send notifications apart from the API "

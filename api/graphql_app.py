@@ -1,7 +1,6 @@
-"""GraphQL over HTTP and WebSocket (graphql-transport-ws), with the caller resolved from its token."""
+"""GraphQL over HTTP, with the caller resolved from its token (WebSockets: api.websocket)."""
 
 import json
-from datetime import timedelta
 
 import strawberry
 from pymongo.errors import PyMongoError
@@ -11,11 +10,9 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from cross_web import HTTPException
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from api.auth import InvalidToken, header, resolve_viewer
+from api.auth import InvalidToken, resolve_viewer
 from schema import schema
 from schema.access import ANONYMOUS
 from schema.context import Context
@@ -28,13 +25,11 @@ def error_response(status: int, message: str, code: str, headers: dict | None = 
 
 
 class HeraldGraphQL(GraphQL):
-    def __init__(self, *, public_url: str, graphiql: bool, ws_init_timeout_s: float,
-                 graphql_schema: strawberry.Schema = schema):
+    def __init__(self, *, public_url: str, graphiql: bool, graphql_schema: strawberry.Schema = schema):
         super().__init__(
             graphql_schema,
             graphql_ide="graphiql" if graphiql else None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=ws_init_timeout_s),
+            subscription_protocols=(),  # WebSockets are served by api.websocket
         )
         self.public_url = public_url
 
@@ -74,22 +69,8 @@ class HeraldGraphQL(GraphQL):
             db=state.db,
             hub=state.hub,
             workflows=state.workflows,
-            # A WebSocket's viewer is set when its connection_init arrives (on_ws_connect).
             viewer=request.scope.get("herald.viewer", ANONYMOUS),
             public_url=self.public_url,
             request=request,
             response=response,
         )
-
-    async def on_ws_connect(self, context: Context):
-        params = context.connection_params or {}
-        try:
-            context.viewer = await resolve_viewer(
-                context.db,
-                authorization=header(params, "authorization"),
-                accept_language=header(params, "accept-language")
-                or context.request.headers.get("accept-language"),
-            )
-        except InvalidToken:
-            raise ConnectionRejectionError({"message": "invalid token"}) from None
-        return {"role": context.viewer.role}

@@ -1,15 +1,16 @@
 """Logging: one JSON object a line (or plain text for people), the request id on every line,
 tokens, emails and phone numbers masked before anything is written.
 
-A request id is kept in a context variable for the length of an HTTP request or a
-WebSocket connection; tasks started meanwhile inherit it. The WebSocket layer can give
-each operation its own with `request_id_scope(new_request_id())`.
+A request id is kept in a context variable for the length of an HTTP request; tasks
+started meanwhile inherit it. The WebSocket layer can give each operation its own with
+`request_id_scope(new_request_id())`.
 """
 
 import contextlib
 import contextvars
 import json
 import logging
+import logging.config
 import re
 import sys
 import time
@@ -54,16 +55,15 @@ def request_id_from(scope: Scope) -> str:
 
 
 class RequestLog:
-    """Gives each HTTP request and WebSocket connection a request id (returned as X-Request-ID) and logs
-    one line per HTTP request: method, route template, status, duration. Never the raw path: links carry
-    tokens in it."""
+    """Gives each HTTP request a request id (returned as X-Request-ID) and logs one line per request:
+    method, route template, status, duration. Never the raw path: links carry tokens in it."""
 
     def __init__(self, app: ASGIApp, *, routes: list[BaseRoute]):
         self.app = app
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope)
@@ -73,8 +73,8 @@ class RequestLog:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] in ("http.response.start", "websocket.accept"):
-                status = message.get("status", status)
+            if message["type"] == "http.response.start":
+                status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
@@ -82,11 +82,11 @@ class RequestLog:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                if scope["type"] == "http":
-                    access_log.info("%s %s %d", scope["method"], route_of(scope, self.routes), status, extra={
-                        "method": scope["method"], "route": route_of(scope, self.routes), "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                        "client": (scope.get("client") or ("",))[0]})
+                route = route_of(scope, self.routes)
+                access_log.info("%s %s %d", scope["method"], route, status, extra={
+                    "method": scope["method"], "route": route, "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": (scope.get("client") or ("",))[0]})
 
 
 # Masking. Tokens carry a prefix for exactly this; emails and phone numbers by their shape.
@@ -171,16 +171,26 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def logging_config(*, log_format: str, level: str = "info") -> dict:
+    """Everything, uvicorn's loggers included, through one handler on stderr in the chosen format.
+
+    A dictConfig: uvicorn applies it in each worker process too (`log_config`).
+    """
+    formatter = JsonFormatter if log_format == "json" else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": AddRequestId}, "mask": {"()": MaskSecrets}},
+        "formatters": {"herald": {"()": formatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "herald", "filters": ["request_id", "mask"]}},
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in UVICORN_LOGGERS},
+    }
+
+
 def configure_logging(*, log_format: str, level: str = "info") -> None:
-    """Everything, uvicorn's loggers included, through one handler on stderr in the chosen format."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.addFilter(AddRequestId())
-    handler.addFilter(MaskSecrets())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+    logging.config.dictConfig(logging_config(log_format=log_format, level=level))

@@ -1,18 +1,19 @@
 """Prometheus metrics of one Herald app, served on GET /metrics.
 
 Every app has a registry of its own, so several apps can live in one process (the tests
-make many) without sharing or re-registering metrics. What lives elsewhere (the event
-hub, the outbox) is read when Prometheus scrapes, not tracked on the side.
+make many) without sharing or re-registering metrics. What other parts already know (open
+WebSockets, subscribers, events from the change stream, the outbox) is read when
+Prometheus scrapes, not tracked on the side where it could drift.
 
-Hooks for the WebSocket layer: `metrics_of(websocket).connection_opened()` /
-`.connection_closed()` around a connection, and `.observe_fanout(seconds)` for the time
-from an event's arrival to its delivery to the subscribers of this process.
+Hook for the fan-out: `metrics.observe_fanout(seconds)`, the time from an event's arrival
+to its delivery to this process's subscribers (`metrics_of(websocket)` finds the app's).
 """
+
+from collections.abc import Callable, Iterator
 
 import asyncio
 import re
 import time
-from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -55,28 +56,22 @@ class Metrics:
         self.notifications = Counter("herald_notifications", "Notification send attempts by channel and what "
                                      "became of the message: SENT, RETRY (will be tried again) or FAILED.",
                                      ["channel", "state"], registry=r)
-        self.websocket_connections = Gauge("herald_websocket_connections", "Open WebSocket connections.",
-                                           registry=r)
         self.fanout_latency = Histogram("herald_fanout_latency_seconds", "From an event's arrival from the change "
                                         "stream to its delivery to this process's subscribers.",
                                         buckets=FAST_BUCKETS, registry=r)
         self.outbox_lag = Gauge("herald_outbox_lag_seconds", "Age of the oldest notification due to be sent "
                                 "(0 when none waits).", registry=r)
         self.database_up = Gauge("herald_database_up", "1 when the database answered the last scrape.", registry=r)
-        self._hub: EventHub | None = None
         self._db: AsyncDatabase | None = None
+        self._live = _LiveCollector()
         self._operation_names: set[str] = set()
-        r.register(_HubCollector(self))
+        r.register(self._live)
 
-    def attach(self, *, hub: EventHub, db: AsyncDatabase) -> None:
+    def attach(self, *, db: AsyncDatabase, hub: EventHub, subscribers: Callable[[], int],
+               connections: Callable[[], int]) -> None:
         """What the lifespan opened: read on every scrape."""
-        self._hub, self._db = hub, db
-
-    def connection_opened(self) -> None:
-        self.websocket_connections.inc()
-
-    def connection_closed(self) -> None:
-        self.websocket_connections.dec()
+        self._db = db
+        self._live.hub, self._live.subscribers, self._live.connections = hub, subscribers, connections
 
     def observe_fanout(self, seconds: float) -> None:
         self.fanout_latency.observe(seconds)
@@ -112,23 +107,23 @@ class Metrics:
         self.outbox_lag.set((now() - oldest["due_at"]).total_seconds() if oldest else 0.0)
 
 
-class _HubCollector:
-    """Reads the event hub when scraped: its subscribers and what it has fanned out."""
+class _LiveCollector:
+    """Reads, when scraped, what the running app knows: sockets, subscribers, events fanned out."""
 
-    def __init__(self, metrics: Metrics):
-        self._metrics = metrics
+    def __init__(self) -> None:
+        self.hub: EventHub | None = None
+        self.subscribers: Callable[[], int] = lambda: 0
+        self.connections: Callable[[], int] = lambda: 0
 
     def collect(self) -> Iterator:
-        hub = self._metrics._hub
-        subscribers = GaugeMetricFamily("herald_active_subscriptions", "Subscribers of this process's event hub.")
-        published = CounterMetricFamily("herald_events_fanned_out", "Events the change stream brought, fanned "
-                                        "out to this process's subscribers.")
-        deliveries = CounterMetricFamily("herald_event_deliveries", "Events handed to subscribers "
-                                         "(one event, many subscribers: many deliveries).")
-        subscribers.add_metric([], hub.subscriber_count if hub else 0)
-        published.add_metric([], hub.published if hub else 0)
-        deliveries.add_metric([], hub.delivered if hub else 0)
-        yield from (subscribers, published, deliveries)
+        connections = GaugeMetricFamily("herald_websocket_connections", "Open GraphQL WebSocket connections.")
+        subscribers = GaugeMetricFamily("herald_active_subscriptions", "Subscriptions this process serves.")
+        published = CounterMetricFamily("herald_events_fanned_out", "Events the change stream brought to this "
+                                        "process, each fanned out to its subscribers.")
+        connections.add_metric([], self.connections())
+        subscribers.add_metric([], self.subscribers())
+        published.add_metric([], self.hub.published if self.hub else 0)
+        yield from (connections, subscribers, published)
 
 
 def metrics_of(connection: HTTPConnection) -> Metrics:

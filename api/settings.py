@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # Seconds a WebSocket may stay open without connection_init before it is closed (4408).
     ws_init_timeout: float = 10.0
+    # permessage-deflate: off by default, since it compresses each subscriber's copy of an
+    # event apart (CPU on the fan-out's hot path) and keeps a compressor per socket (memory).
+    ws_compression: bool = False
+    # Operations (mostly subscriptions) one WebSocket may run at once.
+    ws_max_subscriptions: int = Field(default=100, ge=1)
+    # How often open WebSockets' tokens are checked again: a revoked one closes its sockets (4403).
+    ws_token_check_s: float = Field(default=5.0, gt=0)
+    # Frames a WebSocket may have waiting to be written before it is closed as too slow (1013).
+    ws_max_pending_frames: int = Field(default=1000, ge=1)
     # The largest HTTP request body accepted (413 above it); WebSocket messages have the same cap.
     max_body_bytes: int = Field(default=1 << 20, gt=0)
     # How long a database call may wait for a server before failing with a clear error.

@@ -363,9 +363,11 @@ async def set_client_preferences(
     if changes:
         await db.requests.update_many(visible, {"$set": changes})
     docs = await db.requests.find(visible).sort("_id", DESCENDING).to_list()
+    client_ids = list({doc["client"]["id"] for doc in docs})
     if channels:  # choosing a channel again undoes an unsubscribe from it
-        client_ids = list({doc["client"]["id"] for doc in docs})
         await db.clients.update_many({"_id": {"$in": client_ids}}, {"$pullAll": {"unsubscribed": channels}})
+    if locale is not None:  # the client's tokens carry the language labels are shown in
+        await db.tokens.update_many({"client_id": {"$in": client_ids}}, {"$set": {"locale": locale}})
     return docs
 
 

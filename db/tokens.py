@@ -97,6 +97,13 @@ async def bootstrap_admin_token(db: AsyncDatabase, *, data_dir: Path) -> Path | 
     return path
 
 
+async def valid_token_ids(db: AsyncDatabase, *, token_ids: list[str]) -> set[str]:
+    """Which of these stored tokens (by hash) still work now."""
+    cursor = db.tokens.find({"_id": {"$in": token_ids}, "revoked_at": None,
+                             "$or": [{"expires_at": None}, {"expires_at": {"$gt": now()}}]}, {"_id": 1})
+    return {doc["_id"] for doc in await cursor.to_list()}
+
+
 TOKEN_ID_LENGTH = 12  # how much of the hash names a token in listings
 
 

@@ -64,9 +64,8 @@ class EventHub:
         self._firehose: set[Subscription] = set()
         # Called with every event, e.g. to wake the notification dispatcher.
         self.listeners: set = set()
-        # What /metrics reads: events fanned out, and hand-overs to subscribers.
+        # Events the change stream brought: /metrics reads it.
         self.published = 0
-        self.delivered = 0
         self._task: asyncio.Task | None = None
         self._resume_token: dict | None = None
         self._retry_delay = 0.1
@@ -90,13 +89,11 @@ class EventHub:
         return len(self._firehose) + sum(len(group) for group in self._by_request.values())
 
     def publish(self, event: dict) -> None:
-        watchers = self._by_request.get(event["request_id"], ())
-        for subscription in watchers:
+        for subscription in self._by_request.get(event["request_id"], ()):
             subscription.push(event)
         for subscription in self._firehose:
             subscription.push(event)
         self.published += 1
-        self.delivered += len(watchers) + len(self._firehose)
         for listener in self.listeners:
             listener(event)
 

@@ -86,6 +86,21 @@ class Workflow:
         """The statuses reachable in one move from `key`, by `role` when given."""
         return [self.status(t.to) for t in self.transitions if t.from_ == key and (role is None or role in t.roles)]
 
+    def next_after(self, key: str, *, looks_different_to_client: bool = False) -> StatusDef | None:
+        """What usually comes next: the first move listed from `key`; for a client, the first
+        along those moves whose client label differs (internal steps look like no change)."""
+        current = self.status(key)
+        seen = {key}
+        while following := self.allowed_from(key):
+            key = following[0].key
+            if key in seen:
+                return None
+            seen.add(key)
+            if not looks_different_to_client or any(
+                    self.status(key).client_label(l) != current.client_label(l) for l in LOCALES):
+                return self.status(key)
+        return None
+
     def can_move(self, from_key: str, to_key: str, role: str | None = None) -> bool:
         return any(self.status(to_key).key == s.key for s in self.allowed_from(from_key, role))
 

@@ -52,11 +52,6 @@ class Viewer:
             return doc["client"]["id"] == self.client_id and in_scope
         return False
 
-    def label_locale(self, doc: dict | None = None) -> str:
-        """Labels show in the client's language to the client, in the caller's to everyone else."""
-        if self.role == "client" and doc is not None:
-            return doc["client"].get("locale") or self.locale
-        return self.locale
 
 
 ANONYMOUS = Viewer(role="anonymous", name="")

@@ -1,9 +1,11 @@
 """The client's choice of channels and language."""
 
+from dataclasses import replace
 from typing import Annotated
 
 import strawberry
 
+from db.errors import FieldProblem
 from db.requests import set_client_preferences
 from schema import validation
 from schema.common import ValidationError, forbidden, unauthenticated
@@ -54,7 +56,11 @@ class PreferencesMutation:
         if problems:
             return ValidationError.of(problems)
         docs = await set_client_preferences(db, visible=visible, channels=channels, locale=locale)
+        if not docs:
+            return ValidationError.of([FieldProblem("channels", "this token reaches no request to apply it to")])
+        if locale is not None:  # what this answer shows is already in the new language
+            info.context.viewer = replace(viewer, locale=locale)
         return UpdateNotificationPreferencesSuccess(
-            client=Client.from_doc(docs[0]["client"]) if docs else None,
+            client=Client.from_doc(docs[0]["client"]),
             requests=[Request.from_doc(doc) for doc in docs],
         )

@@ -31,8 +31,9 @@ class Status:
         return cls(key=status.key, label=label, terminal=status.terminal, description=status.description(locale))
 
     @classmethod
-    def seen_by(cls, viewer: Viewer, status: StatusDef, doc: dict | None = None) -> "Status":
-        return cls.of(status, viewer.label_locale(doc), for_client=viewer.role == "client")
+    def seen_by(cls, viewer: Viewer, status: StatusDef) -> "Status":
+        """As this viewer sees it: in their language (a client's is the one they chose), clients the client label."""
+        return cls.of(status, viewer.locale, for_client=viewer.role == "client")
 
 
 @strawberry.type
@@ -51,13 +52,13 @@ class Workflow:
     transitions: list[Transition]
 
     @classmethod
-    def seen_by(cls, viewer: Viewer, workflow: WorkflowModel, doc: dict | None = None) -> "Workflow":
+    def seen_by(cls, viewer: Viewer, workflow: WorkflowModel) -> "Workflow":
         def status(key: str) -> Status:
-            return Status.seen_by(viewer, workflow.status(key), doc)
+            return Status.seen_by(viewer, workflow.status(key))
 
         return cls(
             key=workflow.key,
-            name=workflow.name(viewer.label_locale(doc)),
+            name=workflow.name(viewer.locale),
             initial=status(workflow.initial),
             statuses=[status(s.key) for s in workflow.statuses],
             transitions=[Transition(from_=status(t.from_), to=status(t.to), roles=list(t.roles))

@@ -17,7 +17,7 @@ async def _status(info: Info, doc: dict, key: str) -> Status:
     """A status of the request's workflow, labelled for the caller."""
     workflow = await info.context.workflows.get(doc["workflow"])
     definition = workflow.status(key) if workflow else StatusDef(key=key, labels={})
-    return Status.seen_by(info.context.viewer, definition, doc)
+    return Status.seen_by(info.context.viewer, definition)
 
 
 @strawberry.type(description="The person the request is for. Email and phone as stored (normalised).")
@@ -114,7 +114,7 @@ class Request:
         workflow = await info.context.workflows.get(self.doc["workflow"])
         if workflow is None:
             return []
-        return [Status.seen_by(viewer, s, self.doc) for s in workflow.allowed_from(self.doc["status"], viewer.role)]
+        return [Status.seen_by(viewer, s) for s in workflow.allowed_from(self.doc["status"], viewer.role)]
 
     @strawberry.field(description="What usually comes next: the first move the workflow lists from here; "
                       "null in a terminal status.")
@@ -122,13 +122,14 @@ class Request:
         workflow = await info.context.workflows.get(self.doc["workflow"])
         if workflow is None or workflow.status(self.doc["status"]).terminal:
             return None
-        following = workflow.allowed_from(self.doc["status"])
-        return Status.seen_by(info.context.viewer, following[0], self.doc) if following else None
+        viewer = info.context.viewer
+        following = workflow.next_after(self.doc["status"], looks_different_to_client=viewer.role == "client")
+        return Status.seen_by(viewer, following) if following else None
 
     @strawberry.field(description="The workflow this request follows, labelled for the caller.")
     async def workflow(self, info: Info) -> Workflow | None:
         workflow = await info.context.workflows.get(self.doc["workflow"])
-        return Workflow.seen_by(info.context.viewer, workflow, self.doc) if workflow else None
+        return Workflow.seen_by(info.context.viewer, workflow) if workflow else None
 
     @strawberry.field(description="Every change up to this version, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:

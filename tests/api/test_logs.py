@@ -1,12 +1,10 @@
-"""Structured logs: a request id per HTTP request and WebSocket, one JSON object a line, and
+"""Structured logs: a request id per HTTP request, one JSON object a line, and
 no token, email or phone number in clear, even with every library logging at debug."""
 
 import io
 import json
 import logging
 import re
-
-import websockets
 
 from api.logs import AddRequestId, JsonFormatter, MaskSecrets, TextFormatter, request_id_scope
 from tests.api.test_processes import ask, herald_env, serving
@@ -24,12 +22,6 @@ async def test_each_request_gets_an_id_and_a_sane_incoming_one_is_kept(herald):
     for insane in ("two words", "x" * 300, "<script>", ""):
         replaced = await herald.http.get("/healthz", headers={"X-Request-ID": insane})
         assert HEX_ID.fullmatch(replaced.headers["x-request-id"]), insane
-
-
-async def test_a_websocket_gets_a_request_id_on_its_handshake(herald):
-    async with websockets.connect(herald.ws_url, subprotocols=["graphql-transport-ws"],
-                                  additional_headers={"X-Request-ID": "socket-1"}) as socket:
-        assert socket.response.headers["x-request-id"] == "socket-1"
 
 
 def capture(formatter: logging.Formatter) -> tuple[logging.Logger, io.StringIO]:

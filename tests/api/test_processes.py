@@ -178,3 +178,85 @@ async def test_the_cli_waits_for_a_server_that_is_starting(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+async def test_several_workers_share_the_port_and_every_event(tmp_path):
+    env = herald_env(tmp_path / "data")
+    port = free_port()
+    log = tmp_path / "workers.log"
+    with open(log, "ab") as out:
+        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+                                  env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+            for _ in range(600):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, log.read_text()
+                await asyncio.sleep(0.1)
+            admin = (tmp_path / "data" / "admin.token").read_text().strip()
+            created = (await ask(http, admin, CREATE))["createRequest"]["request"]
+            # Several subscribers: the kernel spreads their connections over both workers.
+            transports = [WebsocketsTransport(url=f"ws://127.0.0.1:{port}/graphql",
+                                              init_payload={"Authorization": f"Bearer {admin}"},
+                                              subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
+                          for _ in range(6)]
+            watch = GraphQLRequest("subscription W($id: ID!) { requestUpdated(id: $id) { version } }",
+                                   variable_values={"id": created["id"]})
+
+            async def first_event(transport):
+                async with Client(transport=transport) as session:
+                    async for event in session.subscribe(watch):
+                        return event
+
+            listeners = [asyncio.create_task(first_event(t)) for t in transports]
+            await asyncio.sleep(1)
+            await ask(http, admin, 'mutation M($id: ID!) { transitionRequest(input: {id: $id, to: "in_progress"}) '
+                                   '{ __typename } }', {"id": created["id"]})
+            events = await asyncio.wait_for(asyncio.gather(*listeners), 15)
+        assert events == [{"requestUpdated": {"version": 2}}] * 6
+        pids = {line.split("[")[1].split("]")[0] for line in log.read_text().splitlines() if "Started server process" in line}
+        assert len(pids) == 2
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert not (tmp_path / "data" / ADDRESS_FILE).exists()
+
+
+async def test_sigterm_closes_websockets_with_1001_and_exits_0(tmp_path):
+    import json
+
+    import websockets
+
+    env = herald_env(tmp_path / "data")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "ab") as out:
+        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            for _ in range(600):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await socket.recv()
+            server.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(socket.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                code = closed.rcvd.code
+        assert code == 1001
+        assert server.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()

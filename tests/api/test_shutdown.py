@@ -1,6 +1,5 @@
 """SIGTERM to `herald serve`: it stops accepting, lets a notification send in flight finish
-within HERALD_SHUTDOWN_GRACE_S, and exits 0. Shutdown hooks run while connections are
-still open (where the WebSocket layer closes its sockets with 1001)."""
+within HERALD_SHUTDOWN_GRACE_S, and exits 0. (WebSockets closing with 1001: test_processes.)"""
 
 import asyncio
 import signal
@@ -11,11 +10,7 @@ import uuid
 
 import httpx
 import pytest
-import uvicorn
-import websockets
 
-from api.app import create_app
-from api.shutdown import HeraldServer
 from db.embedded import free_port
 from tests.api.notifications.conftest import receiver  # noqa: F401  (a fixture: the SMS gateway)
 from tests.api.test_processes import ROOT, ask, herald_env
@@ -94,32 +89,3 @@ async def test_a_send_longer_than_the_grace_is_left_to_its_lease(env, tmp_path, 
     # Not lost: still claimed, and sent again by whichever dispatcher finds its lease run out.
     assert job["state"] == "SENDING" and job["due_at"] is not None
     await mongo.drop_database(env["HERALD_DB_NAME"])
-
-
-async def test_shutdown_hooks_run_after_accepting_stops_and_before_connections_close(settings, db):
-    app = create_app(settings)
-    server = HeraldServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"),
-                          hooks=app.state.shutdown)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    seen = {}
-
-    async def hook():
-        seen["open connections"] = len(server.server_state.connections)
-        seen["lifespan state"] = "db" in server.lifespan.state
-        try:
-            await asyncio.open_connection("127.0.0.1", port)
-            seen["accepting"] = True
-        except OSError:
-            seen["accepting"] = False
-
-    app.state.shutdown.add(hook)
-    async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as socket:
-        server.should_exit = True
-        with pytest.raises(websockets.ConnectionClosed):
-            await asyncio.wait_for(socket.recv(), 10)
-    await task
-    assert seen == {"open connections": 1, "lifespan state": True, "accepting": False}
-    assert app.state.shutdown.stopping

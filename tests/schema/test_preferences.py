@@ -36,3 +36,15 @@ async def test_a_channel_without_contact_details_is_refused(herald, tokens):
 async def test_only_clients_set_preferences(herald, tokens):
     body = await herald.graphql(UPDATE, {"input": {"channels": []}}, tokens["staff"])
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_new_language_relabels_history_and_the_viewer(herald, tokens):
+    created = await create_request(herald, tokens["integration"],
+                                   client={"name": "John", "email": "john@example.com", "locale": "en"})
+    token = created["clientAccessToken"]
+    await herald.data(UPDATE, {"input": {"locale": "ru"}}, token)
+    read = await herald.data("{ viewer { locale } requests { edges { node { status { label } "
+                             "history { to { label } } } } } }", token=token)
+    assert read["viewer"] == {"locale": "ru"}
+    node = read["requests"]["edges"][0]["node"]
+    assert node["status"]["label"] == node["history"][0]["to"]["label"] == "Заявка получена"

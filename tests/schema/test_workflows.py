@@ -148,7 +148,13 @@ async def test_internal_statuses_under_one_client_label_do_not_notify(herald, to
     assert (await save(herald, tokens["admin"], support))["__typename"] == "WorkflowSuccess"
     created = await create_request(herald, tokens["integration"], workflow="support")
     request_id = created["request"]["id"]
-    for to in ("triage", "fixing", "done"):
+    next_status = "query R($id: ID!) { request(id: $id) { nextStatus { key label } } }"
+    await transition(herald, tokens["staff"], request_id, "triage")
+    seen_by_client = await herald.data(next_status, {"id": request_id}, created["clientAccessToken"])
+    seen_by_staff = await herald.data(next_status, {"id": request_id}, tokens["staff"])
+    assert seen_by_client["request"]["nextStatus"] == {"key": "done", "label": "Готово"}  # fixing looks the same
+    assert seen_by_staff["request"]["nextStatus"] == {"key": "fixing", "label": "Исправление"}
+    for to in ("fixing", "done"):
         await transition(herald, tokens["staff"], request_id, to)
     jobs = sorted(j["event_version"] for j in await db.notifications.find({"channel": "EMAIL"}).to_list())
     assert jobs == [1, 2, 4]  # created, new -> triage, fixing -> done; not triage -> fixing
