@@ -31,9 +31,12 @@ class Status:
         return cls(key=status.key, label=label, terminal=status.terminal, description=status.description(locale))
 
     @classmethod
-    def seen_by(cls, viewer: Viewer, status: StatusDef) -> "Status":
-        """As this viewer sees it: in their language (a client's is the one they chose), clients the client label."""
-        return cls.of(status, viewer.locale, for_client=viewer.role == "client")
+    def seen_by(cls, viewer: Viewer, status: StatusDef, request: dict | None = None) -> "Status":
+        """As this viewer sees it: clients get the client label, in the language the request's
+        client chose (as of `request`), everyone else the label in their own language."""
+        if viewer.role == "client":
+            return cls.of(status, request["client"]["locale"] if request else viewer.locale, for_client=True)
+        return cls.of(status, viewer.locale)
 
 
 @strawberry.type
@@ -52,13 +55,13 @@ class Workflow:
     transitions: list[Transition]
 
     @classmethod
-    def seen_by(cls, viewer: Viewer, workflow: WorkflowModel) -> "Workflow":
+    def seen_by(cls, viewer: Viewer, workflow: WorkflowModel, request: dict | None = None) -> "Workflow":
         def status(key: str) -> Status:
-            return Status.seen_by(viewer, workflow.status(key))
+            return Status.seen_by(viewer, workflow.status(key), request)
 
         return cls(
             key=workflow.key,
-            name=workflow.name(viewer.locale),
+            name=workflow.name(request["client"]["locale"] if request and viewer.role == "client" else viewer.locale),
             initial=status(workflow.initial),
             statuses=[status(s.key) for s in workflow.statuses],
             transitions=[Transition(from_=status(t.from_), to=status(t.to), roles=list(t.roles))

@@ -17,7 +17,7 @@ async def _status(info: Info, doc: dict, key: str) -> Status:
     """A status of the request's workflow, labelled for the caller."""
     workflow = await info.context.workflows.get(doc["workflow"])
     definition = workflow.status(key) if workflow else StatusDef(key=key, labels={})
-    return Status.seen_by(info.context.viewer, definition)
+    return Status.seen_by(info.context.viewer, definition, doc)
 
 
 @strawberry.type(description="The person the request is for. Email and phone as stored (normalised).")
@@ -65,25 +65,33 @@ class RequestEvent:
     actor: Actor | None
     public: bool = strawberry.field(description="False for internal comments, which clients never see.")
     doc: strawberry.Private[dict]
+    # The request whose client's language labels follow: the one this event is read through
+    # (history), else the request as of the event.
+    labelled_by: strawberry.Private[dict | None] = None
 
     @strawberry.field(name="from")
     async def from_(self, info: Info) -> Status | None:
-        return await _status(info, self.doc["snapshot"], self.doc["from"]) if self.doc.get("from") else None
+        return await _status(info, self._labels_doc, self.doc["from"]) if self.doc.get("from") else None
 
     @strawberry.field
     async def to(self, info: Info) -> Status | None:
-        return await _status(info, self.doc["snapshot"], self.doc["to"]) if self.doc.get("to") else None
+        return await _status(info, self._labels_doc, self.doc["to"]) if self.doc.get("to") else None
+
+    @property
+    def _labels_doc(self) -> dict:
+        return self.labelled_by or self.doc["snapshot"]
 
     @strawberry.field(description="The request as of this event.")
     def request(self) -> "Request":
         return Request.from_doc(self.doc["snapshot"])
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "RequestEvent":
+    def from_doc(cls, doc: dict, labelled_by: dict | None = None) -> "RequestEvent":
         actor = doc.get("actor")
         return cls(
             version=doc["version"], type=doc["type"], at=doc["at"], comment=doc.get("comment"),
             actor=Actor(role=actor["role"], name=actor["name"]) if actor else None, public=is_public(doc), doc=doc,
+            labelled_by=labelled_by,
         )
 
 
@@ -114,7 +122,7 @@ class Request:
         workflow = await info.context.workflows.get(self.doc["workflow"])
         if workflow is None:
             return []
-        return [Status.seen_by(viewer, s) for s in workflow.allowed_from(self.doc["status"], viewer.role)]
+        return [Status.seen_by(viewer, s, self.doc) for s in workflow.allowed_from(self.doc["status"], viewer.role)]
 
     @strawberry.field(description="What usually comes next: the first move the workflow lists from here; "
                       "null in a terminal status.")
@@ -124,19 +132,19 @@ class Request:
             return None
         viewer = info.context.viewer
         following = workflow.next_after(self.doc["status"], looks_different_to_client=viewer.role == "client")
-        return Status.seen_by(viewer, following) if following else None
+        return Status.seen_by(viewer, following, self.doc) if following else None
 
     @strawberry.field(description="The workflow this request follows, labelled for the caller.")
     async def workflow(self, info: Info) -> Workflow | None:
         workflow = await info.context.workflows.get(self.doc["workflow"])
-        return Workflow.seen_by(info.context.viewer, workflow) if workflow else None
+        return Workflow.seen_by(info.context.viewer, workflow, self.doc) if workflow else None
 
     @strawberry.field(description="Every change up to this version, oldest first.")
     async def history(self, info: Info) -> list[RequestEvent]:
         # Up to this version: a request seen as of an event shows the history it had then.
         events = await list_events(info.context.db, request_id=self.doc["_id"], before_version=self.doc["version"] + 1,
                                    public_only=info.context.viewer.role == "client")
-        return [RequestEvent.from_doc(e) for e in events]
+        return [RequestEvent.from_doc(e, labelled_by=self.doc) for e in events]
 
     @strawberry.field(description="Messages sent about this request and their delivery status "
                       "(clients see those sent to them, staff webhooks too).")
