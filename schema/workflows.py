@@ -221,6 +221,9 @@ class WorkflowQuery:
 
     @strawberry.field(description="Every workflow; requests choose one by key at creation.")
     async def workflows(self, info: Info) -> list[Workflow]:
+        # Anonymous callers see the default workflow (`workflow`), not the list of a company's processes.
+        if not info.context.viewer.is_authenticated:
+            raise unauthenticated()
         return [Workflow.seen_by(info.context.viewer, w) for w in await list_workflows(info.context.db)]
 
 
