@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from gql import GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
 
 from tests.api.test_processes import ROOT, herald_env
 
@@ -50,6 +52,11 @@ class TestProduction:
         # Ordinary work is unaffected, __typename included.
         assert (await herald.data("{ __typename viewer { role } }", token=tokens["admin"])) == {
             "__typename": "Query", "viewer": {"role": "admin"}}
+        async with herald.ws_client(tokens["admin"]) as session:
+            with pytest.raises(TransportQueryError) as refused:
+                await session.execute(GraphQLRequest(INTROSPECTION))
+            assert (await session.execute(GraphQLRequest("{ viewer { role } }"))) == {"viewer": {"role": "admin"}}
+        assert "introspection has been disabled" in refused.value.errors[0]["message"]
 
 
 async def test_development_keeps_graphiql_and_introspection(herald):
