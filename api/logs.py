@@ -12,7 +12,6 @@ import json
 import logging
 import logging.config
 import re
-import sys
 import time
 import uuid
 from collections.abc import Iterator

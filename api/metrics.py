@@ -9,11 +9,10 @@ Hook for the fan-out: `metrics.observe_fanout(seconds)`, the time from an event'
 to its delivery to this process's subscribers (`metrics_of(websocket)` finds the app's).
 """
 
-from collections.abc import Callable, Iterator
-
 import asyncio
 import re
 import time
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily

@@ -8,7 +8,6 @@ version, in order.
 
 import asyncio
 import time
-import uuid
 
 import pytest
 from gql import GraphQLRequest

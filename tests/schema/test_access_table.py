@@ -10,7 +10,7 @@ root fields come from the schema itself: a new field without a row here fails th
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from bson import ObjectId
