@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> "WebSocketShortcut":
                 log.warning("first start: an admin token was written to %s (readable by this user only)", path)
             hub = EventHub(db.request_events)
             await hub.start()
-            websocket.fanout = FanOut(db=db, hub=hub, schema=schema)
+            websocket.fanout = FanOut(db=db, hub=hub, schema=schema, on_delivered=metrics.observe_fanout)
             websocket.fanout.start()
             websocket.start_token_checks(db, settings.ws_token_check_s)
             metrics.attach(db=db, hub=hub, subscribers=lambda: websocket.fanout.subscriber_count,

@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -117,12 +118,14 @@ class SubscribeRefused(Exception):
 
 
 class FanOut:
-    def __init__(self, *, db: AsyncDatabase, hub: EventHub, schema):
+    def __init__(self, *, db: AsyncDatabase, hub: EventHub, schema,
+                 on_delivered: Callable[[float], None] | None = None):
         self._db = db
         self._hub = hub
         self._graphql_schema = schema._schema
         self._groups: dict[ObjectId | None, dict[Shape, Group]] = {}
-        self._events: deque[dict] = deque()
+        self._events: deque[tuple[float, dict]] = deque()
+        self._on_delivered = on_delivered  # seconds from an event's arrival to its last frame queued
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.subscriber_count = 0
@@ -140,7 +143,7 @@ class FanOut:
 
     def _on_event(self, event: dict) -> None:
         if event["request_id"] in self._groups or None in self._groups:
-            self._events.append(event)
+            self._events.append((time.perf_counter(), event))
             self._wake.set()
 
     async def _run(self) -> None:
@@ -148,11 +151,13 @@ class FanOut:
             await self._wake.wait()
             self._wake.clear()
             while self._events:
-                event = self._events.popleft()
+                arrived, event = self._events.popleft()
                 try:
                     await self._deliver(event)
                 except Exception:  # one bad event must not stop every subscription
                     log.exception("fan-out of event %s failed", event.get("_id"))
+                if self._on_delivered:
+                    self._on_delivered(time.perf_counter() - arrived)
 
     async def _deliver(self, event: dict) -> None:
         for key in (event["request_id"], None):

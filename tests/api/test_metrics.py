@@ -133,6 +133,7 @@ async def test_sockets_subscribers_and_fanned_out_events_are_read_live(herald, t
         await stream.aclose()
     assert value(during, "herald_websocket_connections") == 1
     assert value(during, "herald_events_fanned_out_total") >= value(before, "herald_events_fanned_out_total") + 1
+    assert value(during, "herald_fanout_latency_seconds_count") >= 1  # the fan-out timed its delivery
 
     async def all_gone():
         samples = await scrape(herald)
