@@ -4,7 +4,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SHARED := ../shared
 
 .PHONY: run install install-test test test-python compose-check chromium-check schema clean
 

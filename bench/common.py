@@ -141,7 +141,7 @@ def percentiles(values_ms: list[float]) -> dict:
 # ---- subscribers, in load-generator processes ----
 
 async def _subscriber_socket(url: str, token: str, query: str, since: int | None, request_ids: list[str],
-                             ready: asyncio.Event, receipts: list, expected: int) -> None:
+                             ready: asyncio.Event, warm: asyncio.Event, receipts: list, expected: int) -> None:
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=None,
                                   open_timeout=120, ping_interval=None) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
@@ -158,23 +158,28 @@ async def _subscriber_socket(url: str, token: str, query: str, since: int | None
                 data = message["payload"]["data"]["requestUpdated"]
                 receipts.append((time.time(), data["at"], data["version"]))
                 got += 1
+                if got == len(request_ids):  # each subscription has had its first event
+                    warm.set()
             elif message["type"] in ("error", "complete"):
                 raise RuntimeError(message)
 
 
 async def _run_subscribers(url, token, query, since, plan, expected_per_socket, connected, done):
     receipts: list = []
-    readies = []
+    readies, warms = [], []
     tasks = []
     for batch_start in range(0, len(plan), 200):  # connect in batches: the listen backlog is finite
         batch = plan[batch_start:batch_start + 200]
         for request_ids in batch:
-            ready = asyncio.Event()
+            ready, warm = asyncio.Event(), asyncio.Event()
             readies.append(ready)
-            tasks.append(asyncio.create_task(_subscriber_socket(url, token, query, since, request_ids, ready,
+            warms.append(warm)
+            tasks.append(asyncio.create_task(_subscriber_socket(url, token, query, since, request_ids, ready, warm,
                                                                 receipts, expected_per_socket)))
         await asyncio.gather(*(r.wait() for r in readies[batch_start:]))
     connected.send(len(plan))
+    await asyncio.gather(*(w.wait() for w in warms))
+    connected.send("warm")
     results = await asyncio.gather(*tasks, return_exceptions=True)
     failures = [repr(r) for r in results if isinstance(r, BaseException)][:3]
     done.send({"receipts": receipts, "failures": failures})
@@ -206,6 +211,13 @@ class Subscribers:
         for connected, _ in self._pipes:
             if not connected.poll(timeout):
                 raise TimeoutError("subscribers did not connect in time")
+            connected.recv()
+
+    def wait_warm(self, timeout: float = 600) -> None:
+        """Every subscription has received its first event: all are live."""
+        for connected, _ in self._pipes:
+            if not connected.poll(timeout):
+                raise TimeoutError("subscribers did not all get their first event in time")
             connected.recv()
 
     def results(self, timeout: float = 300) -> tuple[list, list]:

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from common import (HERALD_SUBSCRIPTION, TEXTBOOK_SUBSCRIPTION, Fixture, Subscribers, database, herald_server,
                     latencies_ms, percentiles, start_server)
 
@@ -56,10 +58,12 @@ async def run_case(kind: str, uri: str, subscribers: int, per_socket: int, reque
             # Version 2, replayed to whoever subscribed after it: once every subscriber has it, all are live.
             for request_id in request_ids:
                 await fixture.move(request_id, "in_progress")
-            await asyncio.sleep(max(3.0, subscribers / 2000))
+            await asyncio.to_thread(generators.wait_warm)
+            await asyncio.sleep(2)
         else:
             await asyncio.sleep(max(3.0, subscribers / 1000))  # subscribing there is immediate
         rss_idle = server.rss_kib()
+        fanout_before = fanout_seconds(server) if kind == "herald" else None
         spy = profile_server(server, profile / f"{kind}-{subscribers}-{requests}.txt") if profile else None
         measured = "completing" if kind == "herald" else "in_progress"
         for request_id in request_ids:
@@ -69,15 +73,32 @@ async def run_case(kind: str, uri: str, subscribers: int, per_socket: int, reque
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
         latencies = latencies_ms(receipts, version=event["version"])
+        server_side = None
+        if fanout_before:
+            (sum_after, count_after), (sum_before, count_before) = fanout_seconds(server), fanout_before
+            server_side = round((sum_after - sum_before) / max(1, count_after - count_before) * 1000, 1)
         return {"server": kind, "subscribers": subscribers, "per_socket": per_socket, "requests": requests,
                 "connect_s": round(connect_s, 1), "rss_per_idle_subscriber_kib": round((rss_idle - rss_before) / subscribers, 1),
-                "server_rss_mib": round(rss_idle / 1024, 1), **percentiles(latencies), "failures": failures}
+                "server_rss_mib": round(rss_idle / 1024, 1), "server_fanout_ms": server_side,
+                **percentiles(latencies), "failures": failures}
     finally:
         if generators:
             generators.stop()
         server.stop()
         await fixture.client.drop_database(fixture.db_name)
         await fixture.close()
+
+
+def fanout_seconds(server) -> tuple[float, float]:
+    """Herald's own measure from /metrics: seconds spent fanning events out, and how many events."""
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    total = count = 0.0
+    for line in text.splitlines():
+        if line.startswith("herald_fanout_latency_seconds_sum"):
+            total = float(line.split()[-1])
+        elif line.startswith("herald_fanout_latency_seconds_count"):
+            count = float(line.split()[-1])
+    return total, count
 
 
 def profile_server(server, output: Path) -> subprocess.Popen:
@@ -91,11 +112,13 @@ def profile_server(server, output: Path) -> subprocess.Popen:
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'server':<9} {'subs':>6} {'/sock':>5} {'reqs':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'KiB/idle sub':>12} {'rcvd':>6}"
+    head = (f"{'server':<9} {'subs':>6} {'/sock':>5} {'reqs':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+            f"{'KiB/idle sub':>12} {'rcvd':>6} {'server fan-out ms':>17}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['server']:<9} {r['subscribers']:>6} {r['per_socket']:>5} {r['requests']:>5} {r.get('p50', '-'):>8} "
-                     f"{r.get('p99', '-'):>8} {r.get('max', '-'):>8} {r['rss_per_idle_subscriber_kib']:>12} {r['n']:>6}")
+                     f"{r.get('p99', '-'):>8} {r.get('max', '-'):>8} {r['rss_per_idle_subscriber_kib']:>12} {r['n']:>6} "
+                     f"{r['server_fanout_ms'] if r['server_fanout_ms'] is not None else '-':>17}")
     return "\n".join(lines)
 
 
