@@ -22,9 +22,10 @@ from bson import ObjectId
 from graphql import DocumentNode, Executor, FieldNode, GraphQLError, OperationDefinitionNode, execute_subscription_event
 from graphql.execution.values import get_argument_values
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from db.watcher import EventHub
-from schema.common import PublicError, should_mask
+from schema.common import DATABASE_UNAVAILABLE, PublicError, database_unavailable, should_mask
 from schema.context import Context
 from schema.requests.subscriptions import FEEDS, KEEP, STOP, Feed
 from schema.requests.types import RequestEvent
@@ -103,8 +104,12 @@ def payload_json(data, errors: list[GraphQLError] | None) -> str:
 
 
 def masked(error: GraphQLError) -> dict:
+    """What a subscriber may see of an error (as MaskUnexpectedErrors does for HTTP)."""
     if not should_mask(error):
         return error.formatted
+    if database_unavailable(error.original_error):
+        return GraphQLError(DATABASE_UNAVAILABLE, nodes=error.nodes, path=error.path,
+                            extensions={"code": "UNAVAILABLE"}).formatted
     log.error("unexpected error in a subscription", exc_info=error.original_error)
     return GraphQLError("Unexpected error.", nodes=error.nodes, path=error.path).formatted
 
@@ -203,6 +208,10 @@ class FanOut:
             feed = await FEEDS[field_name](context, arguments)
         except PublicError as error:
             raise SubscribeRefused([GraphQLError(str(error), extensions=error.extensions).formatted]) from None
+        except PyMongoError as error:
+            if not database_unavailable(error):
+                raise
+            raise SubscribeRefused([{"message": DATABASE_UNAVAILABLE, "extensions": {"code": "UNAVAILABLE"}}]) from None
         group = self._group(feed, Shape(query=query, operation_name=operation_name,
                                         variables=json.dumps(variables or {}, sort_keys=True),
                                         role=feed.viewer.role, locale=feed.viewer.locale), executor)

@@ -20,6 +20,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from api.auth import InvalidToken, header, resolve_viewer
 from api.fanout import FanOut, SubscribeRefused, Subscriber
+from api.logs import new_request_id, request_id_scope
 from db.tokens import valid_token_ids
 from schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from schema.context import Context
@@ -298,11 +299,13 @@ class GraphQLWebSocket:
         if operation is None:
             self._error(connection, operation_id, [{"message": "name the operation to run (operationName)"}])
             return
-        if operation.operation == OperationType.SUBSCRIPTION:
-            await self._start_subscription(connection, operation_id, document, query, variables, operation_name)
-        else:
-            task = asyncio.create_task(self._execute(connection, operation_id, query, variables, operation_name))
-            connection.operations[operation_id] = task
+        # Log lines about this operation (and the tasks it starts) carry a request id of their own.
+        with request_id_scope(new_request_id()):
+            if operation.operation == OperationType.SUBSCRIPTION:
+                await self._start_subscription(connection, operation_id, document, query, variables, operation_name)
+            else:
+                task = asyncio.create_task(self._execute(connection, operation_id, query, variables, operation_name))
+                connection.operations[operation_id] = task
 
     async def _start_subscription(self, connection, operation_id, document, query, variables, operation_name):
         placeholder = asyncio.current_task()  # holds the id while access is checked
