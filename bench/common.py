@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import websockets
 from pymongo import AsyncMongoClient
+from websockets.client import ClientProtocol
+from websockets.frames import Frame
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -140,49 +143,95 @@ def percentiles(values_ms: list[float]) -> dict:
 
 # ---- subscribers, in load-generator processes ----
 
-async def _subscriber_socket(url: str, token: str, query: str, since: int | None, request_ids: list[str],
-                             ready: asyncio.Event, warm: asyncio.Event, receipts: list, expected: int) -> None:
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=None,
-                                  open_timeout=120, ping_interval=None) as socket:
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
-        await socket.recv()
-        for n, request_id in enumerate(request_ids):
-            variables = {"id": request_id} | ({"since": since} if since is not None else {})
-            await socket.send(json.dumps({"id": str(n), "type": "subscribe",
-                                          "payload": {"query": query, "variables": variables}}))
-        ready.set()
-        got = 0
-        while got < expected:
-            message = json.loads(await socket.recv())
-            if message["type"] == "next":
-                data = message["payload"]["data"]["requestUpdated"]
-                receipts.append((time.time(), data["at"], data["version"]))
-                got += 1
-                if got == len(request_ids):  # each subscription has had its first event
-                    warm.set()
-            elif message["type"] in ("error", "complete"):
-                raise RuntimeError(message)
+class LeanSubscriber(asyncio.Protocol):
+    """One subscriber socket at the least CPU a client can spend: no task, no queue, just
+    websockets' sans-I/O parser on the bytes as they arrive and a timestamp per event. The load
+    generators share the server's cores, so a heavier client would measure itself."""
+
+    def __init__(self, url: str, token: str, query: str, since: int | None, request_ids: list[str],
+                 receipts: list, expected: int):
+        self.protocol = ClientProtocol(parse_uri(url), subprotocols=["graphql-transport-ws"], max_size=None)
+        self.token, self.query, self.since, self.request_ids = token, query, since, request_ids
+        self.receipts, self.expected, self.got = receipts, expected, 0
+        loop = asyncio.get_running_loop()
+        self.ready, self.warm, self.done = loop.create_future(), loop.create_future(), loop.create_future()
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+
+    def _send(self, message: dict) -> None:
+        self.protocol.send_text(json.dumps(message).encode())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        received_at = time.time()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                self._send({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}})
+            elif isinstance(event, Frame) and event.opcode.name == "TEXT":
+                self._on_message(json.loads(event.data), received_at)
+            elif isinstance(event, Frame) and event.opcode.name == "CLOSE":
+                self._fail(RuntimeError(f"closed: {event.data[:2].hex()}"))
+
+    def _on_message(self, message: dict, received_at: float) -> None:
+        if message["type"] == "connection_ack":
+            for n, request_id in enumerate(self.request_ids):
+                variables = {"id": request_id} | ({"since": self.since} if self.since is not None else {})
+                self._send({"id": str(n), "type": "subscribe", "payload": {"query": self.query, "variables": variables}})
+            self.ready.set_result(None)
+        elif message["type"] == "next":
+            data = message["payload"]["data"]["requestUpdated"]
+            self.receipts.append((received_at, data["at"], data["version"]))
+            self.got += 1
+            if self.got == len(self.request_ids) and not self.warm.done():
+                self.warm.set_result(None)  # each subscription has had its first event
+            if self.got == self.expected and not self.done.done():
+                self.done.set_result(None)  # the socket stays open: closing now would load the server mid-run
+        else:
+            self._fail(RuntimeError(message))
+
+    def _fail(self, error: Exception) -> None:
+        for future in (self.ready, self.warm, self.done):
+            if not future.done():
+                future.set_exception(error)
+
+    def connection_lost(self, exc) -> None:
+        if not self.done.done():
+            self._fail(exc or RuntimeError("connection lost"))
+
+
+async def _open(url: str, subscriber_args: tuple) -> LeanSubscriber:
+    uri = parse_uri(url)
+    _, subscriber = await asyncio.get_running_loop().create_connection(
+        lambda: LeanSubscriber(url, *subscriber_args), uri.host, uri.port)
+    return subscriber
 
 
 async def _run_subscribers(url, token, query, since, plan, expected_per_socket, connected, done):
     receipts: list = []
-    readies, warms = [], []
-    tasks = []
+    subscribers: list[LeanSubscriber] = []
     for batch_start in range(0, len(plan), 200):  # connect in batches: the listen backlog is finite
-        batch = plan[batch_start:batch_start + 200]
-        for request_ids in batch:
-            ready, warm = asyncio.Event(), asyncio.Event()
-            readies.append(ready)
-            warms.append(warm)
-            tasks.append(asyncio.create_task(_subscriber_socket(url, token, query, since, request_ids, ready, warm,
-                                                                receipts, expected_per_socket)))
-        await asyncio.gather(*(r.wait() for r in readies[batch_start:]))
+        batch = [await _open(url, (token, query, since, request_ids, receipts, expected_per_socket))
+                 for request_ids in plan[batch_start:batch_start + 200]]
+        await asyncio.wait_for(asyncio.gather(*(s.ready for s in batch)), 120)
+        subscribers += batch
     connected.send(len(plan))
-    await asyncio.gather(*(w.wait() for w in warms))
+    await asyncio.gather(*(s.warm for s in subscribers), return_exceptions=True)
     connected.send("warm")
-    results = await asyncio.gather(*tasks, return_exceptions=True)
+    results = await asyncio.gather(*(s.done for s in subscribers), return_exceptions=True)
     failures = [repr(r) for r in results if isinstance(r, BaseException)][:3]
     done.send({"receipts": receipts, "failures": failures})
+    for subscriber in subscribers:
+        subscriber.transport.close()
 
 
 def subscriber_process(*args):
