@@ -94,8 +94,9 @@ def start_server(command: list[str], env: dict, log: Path) -> Server:
 
 
 def herald_server(uri: str, db_name: str, log: Path, extra: dict | None = None) -> Server:
+    # One bench token drives every client: its rate limit is off, as for a trusted integration.
     env = {"MONGODB_URI": uri, "HERALD_DB_NAME": db_name, "HERALD_DATA_DIR": tempfile.mkdtemp(prefix="herald-bench-"),
-           "HERALD_PUBLIC_URL": "http://bench.test"} | (extra or {})
+           "HERALD_PUBLIC_URL": "http://bench.test", "HERALD_RATE_LIMIT_PER_MINUTE": "0"} | (extra or {})
     return start_server([sys.executable, "-m", "api.cli", "serve", "--log-level", "warning"], env, log)
 
 
@@ -181,6 +182,7 @@ class LeanSubscriber(asyncio.Protocol):
                 self._on_message(json.loads(event.data), received_at)
             elif isinstance(event, Frame) and event.opcode.name == "CLOSE":
                 self._fail(RuntimeError(f"closed: {event.data[:2].hex()}"))
+        self._flush()  # pongs the protocol queued for the server's keepalive pings
 
     def _on_message(self, message: dict, received_at: float) -> None:
         if message["type"] == "connection_ack":
