@@ -121,3 +121,13 @@ async def revoke_token(db: AsyncDatabase, *, token_id: str) -> dict | None:
         return None
     await db.tokens.update_one({"_id": matches[0]["_id"]}, {"$set": {"revoked_at": now()}})
     return matches[0]
+
+
+async def renew_client_token(db: AsyncDatabase, *, token_id: str) -> str:
+    """A new client token with the same reach as this one, which stops working at once."""
+    old = await db.tokens.find_one({"_id": token_id, "role": "client"})
+    token = await create_token(db, role="client", name=old["name"], client_id=old["client_id"],
+                               request_ids=old.get("request_ids"), locale=old.get("locale"),
+                               expires_at=old.get("expires_at"))
+    await db.tokens.update_one({"_id": token_id}, {"$set": {"revoked_at": now(), "renewed_by": hash_token(token)}})
+    return token

@@ -12,7 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
 from schema.assignment import AssignmentMutation
-from schema.auth import AuthQuery
+from schema.auth import AuthMutation, AuthQuery
 from schema.comments import CommentMutation
 from schema.common import MaskUnexpectedErrors, database_unavailable, should_mask
 from schema.feedback import FeedbackMutation, FeedbackQuery
@@ -27,7 +27,7 @@ Query = merge_types("Query", (RequestQuery, WorkflowQuery, FeedbackQuery, AuthQu
 Mutation = merge_types(
     "Mutation",
     (RequestMutation, AssignmentMutation, CommentMutation, FeedbackMutation, PreferencesMutation, WebhookMutation,
-     WorkflowMutation),
+     WorkflowMutation, AuthMutation),
 )
 Subscription = merge_types("Subscription", (RequestSubscription,))
 

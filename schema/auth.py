@@ -2,6 +2,8 @@
 
 import strawberry
 
+from db.tokens import renew_client_token
+from schema.common import forbidden, unauthenticated
 from schema.context import Info
 
 
@@ -18,3 +20,24 @@ class AuthQuery:
     def viewer(self, info: Info) -> Viewer:
         viewer = info.context.viewer
         return Viewer(role=viewer.role, name=viewer.name, locale=viewer.locale)
+
+
+@strawberry.type
+class RenewAccessTokenSuccess:
+    client_access_token: str = strawberry.field(description="Replaces the token this call was made with.")
+    portal_url: str
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation(description="The client: a new access token of the same reach; the current one (and "
+                                      "every link carrying it) stops working at once. For a link that was shared "
+                                      "or forwarded.")
+    async def renew_access_token(self, info: Info) -> RenewAccessTokenSuccess:
+        viewer = info.context.viewer
+        if not viewer.is_authenticated:
+            raise unauthenticated()
+        if viewer.role != "client":
+            raise forbidden("renew a token here: staff tokens are managed with `herald token`")
+        token = await renew_client_token(info.context.db, token_id=viewer.token_id)
+        return RenewAccessTokenSuccess(client_access_token=token, portal_url=f"{info.context.public_url}/portal#token={token}")

@@ -2,6 +2,7 @@
 Herald under uvicorn on a real database: opening it from portalUrl, live updates and
 reconnection, feedback, settings, languages, escaping, headers, a phone screen."""
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass
@@ -323,6 +324,27 @@ async def test_the_page_speaks_the_client_language_and_switches(herald, tokens, 
     # Live labels follow the new language too.
     await transition(herald, tokens["staff"], created["request"]["id"], "in_progress")
     await expect(card.locator(".badge")).to_have_text("Статус: В обработке")
+    assert page.problems == []
+
+
+@pytest.fixture
+def settings(settings):
+    """Open sockets' tokens are checked every half second here (5 s by default)."""
+    return settings.model_copy(update={"ws_token_check_s": 0.5})
+
+
+async def test_the_client_replaces_its_link_and_the_page_stays_live(herald, tokens, page):
+    created = await create_request(herald, tokens["integration"])
+    card = await open_portal(page, herald, created)
+    settings = page.locator("section.settings")
+    await settings.get_by_role("button", name="Заменить ссылку").click()
+    await expect(settings.locator(".renew-status")).to_contain_text("старая ссылка больше не откроется")
+    old = await herald.http.post("/graphql", json={"query": "{ viewer { role } }"},
+                                 headers={"Authorization": f"Bearer {created['clientAccessToken']}"})
+    assert old.status_code == 401
+    await asyncio.sleep(1)  # past the server's check of open sockets' tokens (0.5 s in these tests)
+    await transition(herald, tokens["staff"], created["request"]["id"], "in_progress")
+    await expect(card.locator(".badge")).to_have_text("Статус: В обработке", timeout=2000)
     assert page.problems == []
 
 

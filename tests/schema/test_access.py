@@ -93,3 +93,21 @@ async def test_a_bad_token_is_refused_over_http(herald):
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+RENEW = "mutation { renewAccessToken { clientAccessToken portalUrl } }"
+
+
+async def test_a_client_renews_its_token_and_the_old_one_stops(herald, tokens, two_clients):
+    a, b = two_clients
+    renewed = (await herald.data(RENEW, token=a["clientAccessToken"]))["renewAccessToken"]
+    new = renewed["clientAccessToken"]
+    assert renewed["portalUrl"] == f"http://herald.test/portal#token={new}"
+    response = await herald.http.post("/graphql", json={"query": "{ viewer { role } }"},
+                                      headers={"Authorization": f"Bearer {a['clientAccessToken']}"})
+    assert response.status_code == 401
+    # the same reach: its own request, not the other client's
+    assert (await herald.data(READ, {"id": a["request"]["id"]}, new))["request"] is not None
+    assert (await herald.data(READ, {"id": b["request"]["id"]}, new))["request"] is None
+    body = await herald.graphql(RENEW, token=tokens["staff"])
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -133,6 +133,9 @@ CASES: dict[tuple[str, str], Case] = {
                     "... on UpdateNotificationPreferencesSuccess { requests { number } } } }", CLIENTS_ONLY,
         check=lambda world, role, data: {r["number"] for r in data["updateNotificationPreferences"]["requests"]}
         == world.numbers(*VISIBLE[role])),
+    ("Mutation", "renewAccessToken"): Case(
+        "mutation", "mutation { renewAccessToken { portalUrl } }", CLIENTS_ONLY,
+        check=lambda world, role, data: data["renewAccessToken"]["portalUrl"].startswith("http://herald.test/portal#")),
     ("Mutation", "registerWebhook"): Case(
         "mutation", 'mutation { registerWebhook(input: {url: "https://hooks.example/b"}) { __typename } }', ADMIN_ONLY,
         check=lambda world, role, data: data["registerWebhook"]["__typename"] == "RegisterWebhookSuccess"),

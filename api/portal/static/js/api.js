@@ -107,3 +107,6 @@ export async function loadRequests(token) {
   }
   return requests;
 }
+
+export const RENEW_TOKEN = `
+mutation PortalRenew { renewAccessToken { clientAccessToken } }`;

@@ -81,6 +81,10 @@ const STRINGS = {
       failed: "Не удалось сохранить. Попробуйте ещё раз.",
       channelsInvalid: "Для этого способа у нас нет ваших контактов.",
       localeInvalid: "Выберите русский или английский.",
+      linkTitle: "Ваша ссылка",
+      renewHint: "Если вы переслали ссылку на эту страницу или боитесь, что её видел кто-то ещё, замените её: старая перестанет открываться, а эта страница продолжит работать.",
+      renew: "Заменить ссылку",
+      renewed: "Готово: старая ссылка больше не откроется. Новые ссылки придут в следующих сообщениях.",
     },
     errors: {
       noTokenTitle: "Откройте ссылку из сообщения",
@@ -169,6 +173,10 @@ const STRINGS = {
       failed: "Could not save. Please try again.",
       channelsInvalid: "We have no contact details for this way of telling you.",
       localeInvalid: "Choose Russian or English.",
+      linkTitle: "Your link",
+      renewHint: "If you forwarded the link to this page, or fear someone else has seen it, replace it: the old one stops opening, and this page keeps working.",
+      renew: "Replace my link",
+      renewed: "Done: the old link no longer opens. New links come with our next messages.",
     },
     errors: {
       noTokenTitle: "Open the link from your message",

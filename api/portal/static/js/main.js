@@ -1,7 +1,7 @@
 // The client's cabinet: reads the token from the link, shows the client's requests and
 // keeps them live over one WebSocket.
 
-import { AuthError, graphql, LEAVE_FEEDBACK, loadRequests, NOTIFICATIONS_OF, UPDATE_PREFERENCES,
+import { AuthError, graphql, LEAVE_FEEDBACK, loadRequests, NOTIFICATIONS_OF, RENEW_TOKEN, UPDATE_PREFERENCES,
   WATCH } from "./api.js";
 import { applyEvent, applyFullRequest, newModel, RequestCard } from "./cards.js";
 import { fill, h } from "./dom.js";
@@ -125,6 +125,7 @@ function renderRequests({ keepFocus = null } = {}) {
     t: s, lang: app.lang,
     state: { client: app.client, channels: availableChannels(cards.map((c) => c.model.request)), ...app.settings },
     onSave: savePreferences,
+    onRenew: renewLink,
   }) : null;
   fill(main,
     h("div", { class: "intro" }, h("h1", { tabindex: "-1" }, s.greeting(name)), h("p", {}, s.intro)),
@@ -296,6 +297,22 @@ async function sendFeedback(card, rating, comment) {
   } else {
     model.errors = { form: s.failed };
   }
+}
+
+/** A new token for this page; the link it was opened with (and any copy of it) stops working. */
+async function renewLink(status) {
+  const s = t().settings;
+  try {
+    const data = await graphql(app.token, RENEW_TOKEN);
+    app.token = data.renewAccessToken.clientAccessToken;
+  } catch (error) {
+    if (error instanceof AuthError) showAuthError();
+    else status.textContent = s.failed;
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, app.token);
+  startLive(); // the old token's socket is about to be closed by the server
+  status.textContent = s.renewed;
 }
 
 async function savePreferences(input, form = null) {

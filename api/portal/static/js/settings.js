@@ -17,7 +17,7 @@ export function availableChannels(requests) {
  * draft: what the client chose but was not saved (kept across a failed save).
  * onSave({ channels, locale }, form).
  */
-export function settingsSection({ t, lang, state, onSave }) {
+export function settingsSection({ t, lang, state, onSave, onRenew }) {
   const s = t.settings;
   const errors = state.errors || {};
   const ids = { title: uid("settings-title"), channelsError: uid("channels-error"), locale: uid("locale"),
@@ -56,6 +56,11 @@ export function settingsSection({ t, lang, state, onSave }) {
       h("p", { class: "field-error", id: ids.localeError, hidden: !errors.locale, "data-field": "locale" },
         errors.locale || "")),
     h("div", { class: "actions" }, save, status));
+  const renew = h("button", { type: "button", class: "button", on: { click: () => onRenew(renewStatus) } },
+    s.renew);
+  const renewStatus = h("p", { class: "renew-status", role: "status" }, "");
   return h("section", { class: "card settings", "aria-labelledby": ids.title },
-    h("h2", { id: ids.title, class: "settings-title" }, s.title), form);
+    h("h2", { id: ids.title, class: "settings-title" }, s.title), form,
+    h("div", { class: "renew" }, h("h3", {}, s.linkTitle), h("p", { class: "hint muted" }, s.renewHint),
+      h("div", { class: "actions" }, renew, renewStatus)));
 }
