@@ -6,8 +6,13 @@ from collections.abc import Callable, Sequence
 import strawberry
 from graphql import ExecutionResult, GraphQLError
 from starlette.websockets import WebSocket
-from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
-                                   SchemaExtension)
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 

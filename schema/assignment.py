@@ -7,7 +7,8 @@ import strawberry
 from db.errors import RequestNotFound, VersionMismatch
 from db.requests import assign_request
 from schema import validation
-from schema.common import NotFound, ValidationError, forbidden, unauthenticated
+from schema.access import STAFF_ROLES
+from schema.common import NotFound, ValidationError, require
 from schema.context import Info
 from schema.requests.mutations import VersionConflict, actor_of
 from schema.requests.types import Request, RequestEvent
@@ -53,10 +54,7 @@ class AssignmentMutation:
     @strawberry.mutation(description="Staff: name who handles a request; the client is told.")
     async def assign_request(self, info: Info, input: AssignRequestInput) -> AssignRequestResult:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if not viewer.is_staff:
-            raise forbidden("assign requests")
+        require(viewer, STAFF_ROLES, "assign requests")
         problems = validation.Problems()
         assignee = checked_assignee(problems, input.assignee)
         if problems:

@@ -3,7 +3,7 @@
 import strawberry
 
 from db.tokens import renew_client_token
-from schema.common import forbidden, unauthenticated
+from schema.common import require
 from schema.context import Info
 
 
@@ -35,9 +35,6 @@ class AuthMutation:
                                       "or forwarded.")
     async def renew_access_token(self, info: Info) -> RenewAccessTokenSuccess:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if viewer.role != "client":
-            raise forbidden("renew a token here: staff tokens are managed with `herald token`")
+        require(viewer, ("client",), "renew a token here: staff tokens are managed with `herald token`")
         token = await renew_client_token(info.context.db, token_id=viewer.token_id)
         return RenewAccessTokenSuccess(client_access_token=token, portal_url=f"{info.context.public_url}/portal#token={token}")

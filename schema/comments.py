@@ -7,7 +7,7 @@ import strawberry
 from db.errors import RequestNotFound
 from db.requests import add_comment
 from schema import validation
-from schema.common import NotFound, ValidationError, unauthenticated
+from schema.common import NotFound, ValidationError, require
 from schema.context import Info
 from schema.requests.mutations import actor_of
 from schema.requests.types import Request, RequestEvent
@@ -36,8 +36,7 @@ class CommentMutation:
     @strawberry.mutation(description="Staff or the client: add a comment to a request's history.")
     async def add_comment(self, info: Info, input: AddCommentInput) -> AddCommentResult:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
+        require(viewer)
         problems = validation.Problems()
         body = validation.text(problems, "body", input.body, required=True, limit=validation.COMMENT_MAX,
                                multiline=True)

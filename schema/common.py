@@ -27,6 +27,15 @@ def forbidden(what: str) -> PublicError:
     return PublicError(f"your role may not {what}", "FORBIDDEN")
 
 
+def require(viewer, roles=None, action: str = "") -> None:
+    """Lets a caller through: UNAUTHENTICATED without a token, FORBIDDEN when its role is not
+    among `roles` (None: any role with a token)."""
+    if not viewer.is_authenticated:
+        raise unauthenticated()
+    if roles is not None and viewer.role not in roles:
+        raise forbidden(action)
+
+
 def bad_argument(argument: str, message: str) -> PublicError:
     return PublicError(f"{argument}: {message}", "BAD_USER_INPUT")
 

@@ -9,7 +9,8 @@ from db.errors import FeedbackRefused, RequestNotFound
 from db.feedback import feedback_figures
 from db.requests import leave_feedback
 from schema import validation
-from schema.common import Error, NotFound, ValidationError, forbidden, unauthenticated
+from schema.access import STAFF_ROLES
+from schema.common import Error, NotFound, ValidationError, require
 from schema.context import Info
 from schema.requests.mutations import actor_of
 from schema.requests.types import Request
@@ -58,10 +59,7 @@ class FeedbackQuery:
     async def feedback_stats(self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
                              to: datetime | None = None, workflow: str | None = None) -> FeedbackStats:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if not viewer.is_staff:
-            raise forbidden("read feedback statistics")
+        require(viewer, STAFF_ROLES, "read feedback statistics")
         figures = await feedback_figures(info.context.db, since=from_, until=to, workflow=workflow)
         return FeedbackStats(
             count=figures.count, average=figures.average, closed=figures.closed, response_rate=figures.response_rate,
@@ -74,10 +72,7 @@ class FeedbackMutation:
     @strawberry.mutation(description="The client: rate a closed request, once for each time it was closed.")
     async def leave_feedback(self, info: Info, input: LeaveFeedbackInput) -> LeaveFeedbackResult:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if viewer.role != "client":
-            raise forbidden("leave feedback: only the client can")
+        require(viewer, ("client",), "leave feedback: only the client can")
         problems = validation.Problems()
         if not 1 <= input.rating <= 5:
             problems.add("rating", "must be from 1 to 5")

@@ -8,7 +8,7 @@ import strawberry
 from db.errors import FieldProblem
 from db.requests import set_client_preferences
 from schema import validation
-from schema.common import ValidationError, forbidden, unauthenticated
+from schema.common import ValidationError, require
 from schema.context import Info
 from schema.notifications import UpdateNotificationPreferencesInput
 from schema.requests.types import Client, Request
@@ -43,10 +43,7 @@ class PreferencesMutation:
         self, info: Info, input: UpdateNotificationPreferencesInput
     ) -> UpdateNotificationPreferencesResult:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if viewer.role != "client":
-            raise forbidden("change a client's notification preferences")
+        require(viewer, ("client",), "change a client's notification preferences")
         problems = validation.Problems()
         channels = None if input.channels is None else list(dict.fromkeys(ch.value for ch in input.channels))
         locale = validation.locale(problems, "locale", input.locale) if input.locale is not None else None

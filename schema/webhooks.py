@@ -10,7 +10,7 @@ from bson.errors import InvalidId
 
 from db.webhooks import deactivate_webhook, list_webhooks, register_webhook
 from schema import validation
-from schema.common import NotFound, ValidationError, forbidden, unauthenticated
+from schema.common import NotFound, ValidationError, require
 from schema.context import Info
 
 
@@ -50,10 +50,7 @@ RemoveWebhookResult = Annotated[RemoveWebhookSuccess | NotFound, strawberry.unio
 
 def _require_admin(info: Info) -> None:
     viewer = info.context.viewer
-    if not viewer.is_authenticated:
-        raise unauthenticated()
-    if viewer.role != "admin":
-        raise forbidden("manage webhooks")
+    require(viewer, ("admin",), "manage webhooks")
 
 
 def _checked_url(problems: validation.Problems, value: str) -> str | None:

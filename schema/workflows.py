@@ -6,11 +6,19 @@ from typing import Annotated
 import strawberry
 
 from db.errors import ValidationFailed
-from db.workflows import DEFAULT_WORKFLOW_KEY, LOCALES, STAFF_ROLES, StatusDef, TransitionDef, list_workflows, save_workflow
+from db.workflows import (
+    DEFAULT_WORKFLOW_KEY,
+    LOCALES,
+    STAFF_ROLES,
+    StatusDef,
+    TransitionDef,
+    list_workflows,
+    save_workflow,
+)
 from db.workflows import Workflow as WorkflowModel
 from schema import validation
 from schema.access import Viewer
-from schema.common import PublicError, ValidationError, forbidden, unauthenticated
+from schema.common import PublicError, ValidationError, require
 from schema.context import Info
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -192,10 +200,7 @@ def workflow_from_input(data: WorkflowInput) -> WorkflowModel:
 
 def _require_admin(info: Info) -> None:
     viewer = info.context.viewer
-    if not viewer.is_authenticated:
-        raise unauthenticated()
-    if viewer.role != "admin":
-        raise forbidden("change workflows")
+    require(viewer, ("admin",), "change workflows")
 
 
 async def _save(info: Info, data: WorkflowInput, *, create: bool) -> WorkflowResult:
@@ -222,8 +227,7 @@ class WorkflowQuery:
     @strawberry.field(description="Every workflow; requests choose one by key at creation.")
     async def workflows(self, info: Info) -> list[Workflow]:
         # Anonymous callers see the default workflow (`workflow`), not the list of a company's processes.
-        if not info.context.viewer.is_authenticated:
-            raise unauthenticated()
+        require(info.context.viewer)
         return [Workflow.seen_by(info.context.viewer, w) for w in await list_workflows(info.context.db)]
 
 

@@ -5,12 +5,17 @@ from typing import Annotated
 import strawberry
 
 from db import requests as requests_db
-from db.errors import RequestNotFound, TransitionNotAllowed, ValidationFailed, VersionMismatch
+from db.errors import (
+    RequestNotFound,
+    TransitionNotAllowed,
+    ValidationFailed,
+    VersionMismatch,
+)
 from db.requests import Actor
 from db.tokens import create_token
 from schema import validation
-from schema.access import Viewer
-from schema.common import Error, NotFound, ValidationError, forbidden, unauthenticated
+from schema.access import STAFF_ROLES, Viewer
+from schema.common import Error, NotFound, ValidationError, require
 from schema.context import Info
 from schema.notifications import NotificationChannel
 from schema.requests.types import Request, RequestEvent
@@ -99,10 +104,7 @@ class RequestMutation:
     @strawberry.mutation(description="Integrations and staff: a new request, in its workflow's initial status.")
     async def create_request(self, info: Info, input: CreateRequestInput) -> CreateRequestResult:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if viewer.role == "client":
-            raise forbidden("create requests")
+        require(viewer, ("admin", "staff", "integration"), "create requests")
         db = info.context.db
         try:
             new = validation.new_request(input)
@@ -125,10 +127,7 @@ class RequestMutation:
     @strawberry.mutation(description="Staff: move a request to another status its workflow allows.")
     async def transition_request(self, info: Info, input: TransitionRequestInput) -> TransitionRequestResult:
         viewer = info.context.viewer
-        if not viewer.is_authenticated:
-            raise unauthenticated()
-        if not viewer.is_staff:
-            raise forbidden("move requests between statuses")
+        require(viewer, STAFF_ROLES, "move requests between statuses")
         problems = validation.Problems()
         to = validation.text(problems, "to", input.to, required=True, limit=validation.KEY_MAX)
         comment = validation.text(problems, "comment", input.comment, required=False, limit=validation.COMMENT_MAX,

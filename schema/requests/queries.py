@@ -8,7 +8,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from db.requests import find_request, list_requests
-from schema.common import bad_argument, unauthenticated
+from schema.common import bad_argument, require
 from schema.context import Info
 from schema.requests.types import PageInfo, Request, RequestConnection, RequestEdge
 
@@ -31,8 +31,7 @@ def decode_cursor(cursor: str) -> ObjectId:
 class RequestQuery:
     @strawberry.field(description="A request by id or number; null when missing or not visible to the caller.")
     async def request(self, info: Info, id: strawberry.ID) -> Request | None:
-        if not info.context.viewer.is_authenticated:
-            raise unauthenticated()
+        require(info.context.viewer)
         doc = await find_request(info.context.db, request_id=id, visible=info.context.viewer.read_filter())
         return Request.from_doc(doc) if doc else None
 
@@ -45,8 +44,7 @@ class RequestQuery:
         status: list[str] | None = None,
         search: str | None = None,
     ) -> RequestConnection:
-        if not info.context.viewer.is_authenticated:
-            raise unauthenticated()
+        require(info.context.viewer)
         first = 20 if first is None else first
         if not 0 <= first <= PAGE_MAX:
             raise bad_argument("first", f"must be between 0 and {PAGE_MAX}")

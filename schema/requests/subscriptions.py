@@ -17,8 +17,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from db.events import is_public, list_events
 from db.requests import find_request
 from db.watcher import SubscriberOverflow
-from schema.access import Viewer
-from schema.common import PublicError, bad_argument, forbidden, unauthenticated
+from schema.access import STAFF_ROLES, Viewer
+from schema.common import PublicError, bad_argument, require
 from schema.context import Context, Info
 from schema.requests.types import RequestEvent
 
@@ -66,8 +66,7 @@ class Feed:
 async def request_feed(context: Context, request_id: str, since_version: int | None) -> Feed:
     """requestUpdated: one request the caller may read, replayed after since_version."""
     viewer = context.viewer
-    if not viewer.is_authenticated:
-        raise unauthenticated()
+    require(viewer)
     if since_version is not None and since_version < 0:
         raise bad_argument("sinceVersion", "must be 0 or more")
     doc = await find_request(context.db, request_id=request_id, visible=viewer.read_filter())
@@ -82,10 +81,7 @@ async def request_feed(context: Context, request_id: str, since_version: int | N
 async def firehose_feed(context: Context, statuses: list[str] | None) -> Feed:
     """requestEvents: every request's events, for staff."""
     viewer = context.viewer
-    if not viewer.is_authenticated:
-        raise unauthenticated()
-    if not viewer.is_staff:
-        raise forbidden("watch every request's events")
+    require(viewer, STAFF_ROLES, "watch every request's events")
     return Feed(viewer=viewer, request_id=None, statuses=frozenset(statuses) if statuses is not None else None)
 
 
