@@ -41,18 +41,24 @@ async def serving(env: dict, log: Path, *options: str):
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            for _ in range(600):
-                assert process.poll() is None, log.read_text()
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            await until_ready(http, process, log)
             yield base, http
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()
+
+
+async def until_ready(http: httpx.AsyncClient, process: subprocess.Popen, log: Path) -> None:
+    """Waits for /readyz to answer 200, failing at once if the server process died."""
+    for _ in range(600):
+        assert process.poll() is None, log.read_text()
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not ready in 60 s:\n{log.read_text()}")
 
 
 async def ask(http: httpx.AsyncClient, token: str, query: str, variables: dict | None = None) -> dict:
@@ -164,14 +170,7 @@ async def test_the_cli_waits_for_a_server_that_is_starting(tmp_path):
         made = herald("token", "create", "--role", "staff", "--name", "Early bird", env=env)
         assert made.returncode == 0, made.stderr
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, log.read_text()
-                await asyncio.sleep(0.1)
+            await until_ready(http, server, log)
             token = made.stdout.strip().splitlines()[-1]
             viewer = await ask(http, token, "{ viewer { name } }")
         assert viewer == {"viewer": {"name": "Early bird"}}
@@ -190,14 +189,7 @@ async def test_several_workers_share_the_port_and_every_event(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            for _ in range(600):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, log.read_text()
-                await asyncio.sleep(0.1)
+            await until_ready(http, server, log)
             admin = (tmp_path / "data" / "admin.token").read_text().strip()
             created = (await ask(http, admin, CREATE))["createRequest"]["request"]
             # Several subscribers: the kernel spreads their connections over both workers.
@@ -240,13 +232,7 @@ async def test_sigterm_closes_websockets_with_1001_and_exits_0(tmp_path):
                                   stdout=out, stderr=subprocess.STDOUT)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            for _ in range(600):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            await until_ready(http, server, log)
         async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as socket:
             await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
             await socket.recv()
